@@ -1,0 +1,53 @@
+/**
+ * The backend interface: compile a plan's kernels, manage buffers, run a
+ * plan. Its limits reach the passes as plain data (`BackendLimits`).
+ */
+import type { BackendLimits, DType, Kernel, KernelPlan } from '../ir';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** A buffer owned by a backend. Opaque outside its backend. */
+export interface DeviceBuffer {
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+export interface CompiledPlan {
+  readonly plan: KernelPlan;
+  /** Generated source of every kernel, in plan order. */
+  readonly sources: readonly { readonly name: string; readonly source: string }[];
+}
+
+export interface KernelTiming {
+  readonly kernel: Kernel;
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  /** Called after each kernel with its wall time (backends wait for the kernel first). */
+  readonly onKernel?: (t: KernelTiming) => void;
+  /** Input buffers the plan may overwrite (donated), by parameter index. */
+  readonly donated?: ReadonlySet<number>;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** How it runs (e.g. 'js', 'js-float64', 'headlessgl'). */
+  readonly mode: string;
+  readonly limits: BackendLimits;
+  /** Kernels compiled so far (a cache hit does not count). */
+  readonly compileCount: number;
+  upload(dtype: DType, data: ArrayLike<number>): DeviceBuffer;
+  download(buf: DeviceBuffer): TypedArray;
+  free(buf: DeviceBuffer): void;
+  compile(plan: KernelPlan): CompiledPlan;
+  /** Runs a compiled plan; returns its output buffers (fresh, owned by the caller). */
+  run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts?: RunOptions): DeviceBuffer[];
+}
+
+/** Typed array constructor for a dtype; `float64` stores f32 in doubles (gradient checks). */
+export function arrayFor(dtype: DType, size: number, float64 = false): TypedArray {
+  if (dtype === 'f32') return float64 ? new Float64Array(size) : new Float32Array(size);
+  if (dtype === 'i32') return new Int32Array(size);
+  return new Uint8Array(size);
+}

@@ -1,0 +1,371 @@
+/**
+ * JavaScript code generation for one kernel.
+ *
+ * The kernel is a loop nest over its output axes. Every expression is placed
+ * in the outermost loop where all its variables are bound (loop-invariant
+ * code motion), so a reduction broadcast back over a row (softmax's max and
+ * sum) runs once per row, before the inner loop: a row kernel runs several
+ * reductions in sequence and then writes the row. Values used more than
+ * once, reductions and hoisted values become `const` temporaries (float64
+ * locals); everything else is inlined.
+ *
+ * A kernel whose innermost value is a sum of products that varies along the
+ * last two output axes (a `dot`, with any fused prologue and epilogue) gets a
+ * register-tiled loop instead: four output rows at a time, i-k-j order, rows
+ * accumulated in float64 scratch rows, the epilogue applied per element.
+ */
+import { type Expr, type Kernel, type LoopVar, exprArgs, freeVars, sym, type Idx } from '../../ir';
+
+const { renderIdx, flatIndex, idxVar } = sym;
+
+interface Block {
+  readonly depth: number;
+  readonly stmts: string[];
+}
+
+const UNARY_F: Record<string, string> = {
+  exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', sin: 'Math.sin', cos: 'Math.cos', tanh: 'Math.tanh',
+  log1p: 'Math.log1p', expm1: 'Math.expm1', sigmoid: 'sigmoid', sign: 'Math.sign',
+};
+const COMPARE: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
+
+function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  if (Object.is(v, -0)) return '-0';
+  return v < 0 ? `(${v})` : String(v);
+}
+
+type Names = (x: LoopVar) => string;
+const defaultName: Names = (x) => `i${x.id}`;
+
+/** Source of a factory `(rnd, sigmoid) => kernel(ins, outs, args)`. */
+export function generateKernelSource(k: Kernel): string {
+  return new KernelEmitter(k).source();
+}
+
+class KernelEmitter {
+  private readonly fvMemo = new Map<Expr, Set<LoopVar>>();
+  private readonly uses = new Map<Expr, number>();
+  private readonly blockMemo = new Map<Expr, Block>();
+  private readonly varBlock = new Map<LoopVar, Block>();
+  private readonly reduceInner = new Map<Expr, Block>();
+  private readonly owner = new Map<LoopVar, Expr>();
+  private readonly temps = new Map<Expr, string>();
+  private readonly levels: Block[];
+  private readonly outFlat: Idx;
+  private readonly roots: readonly Expr[];
+  private readonly preamble: string[] = [];
+
+  constructor(private readonly k: Kernel) {
+    this.levels = [{ depth: 0, stmts: [] }, ...k.vars.map((_, i) => ({ depth: i + 1, stmts: [] }))];
+    k.vars.forEach((x, i) => this.varBlock.set(x, this.levels[i + 1]));
+    this.outFlat = flatIndex(k.vars.map(idxVar), k.shape);
+    this.roots = k.outputs.map((o) => o.expr);
+    for (const r of this.roots) this.count(r);
+  }
+
+  private count(e: Expr): void {
+    const n = (this.uses.get(e) ?? 0) + 1;
+    this.uses.set(e, n);
+    if (n > 1) return;
+    if (e.k === 'reduce') for (const x of e.vars) this.owner.set(x, e);
+    exprArgs(e).forEach((c) => this.count(c));
+  }
+
+  private fv(e: Expr): Set<LoopVar> {
+    return freeVars(e, this.fvMemo);
+  }
+
+  private blockOfVar(x: LoopVar): Block {
+    let b = this.varBlock.get(x);
+    if (!b) {
+      const r = this.owner.get(x);
+      if (!r) throw new Error(`codegen: loop variable ${x.id} has no loop`);
+      this.blockOf(r);
+      b = this.varBlock.get(x)!;
+    }
+    return b;
+  }
+
+  private blockOf(e: Expr): Block {
+    let b = this.blockMemo.get(e);
+    if (b) return b;
+    b = this.levels[0];
+    for (const x of this.fv(e)) {
+      const xb = this.blockOfVar(x);
+      if (xb.depth > b.depth) b = xb;
+    }
+    this.blockMemo.set(e, b);
+    if (e.k === 'reduce') {
+      const inner: Block = { depth: b.depth + 1, stmts: [] };
+      this.reduceInner.set(e, inner);
+      for (const x of e.vars) this.varBlock.set(x, inner);
+    }
+    return b;
+  }
+
+  /** The block in which `child` is used by `parent`. */
+  private useBlock(parent: Expr): Block {
+    return parent.k === 'reduce' ? this.reduceInner.get(parent)! : this.blockOf(parent);
+  }
+
+  source(): string {
+    const k = this.k;
+    const head = [
+      ...k.inputs.map((_, i) => `const in${i} = ins[${i}];`),
+      ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
+      ...k.args.map((_, i) => `const a${i} = args[${i}];`),
+    ];
+    const tiled = this.tiledPlan();
+    const body = tiled ? this.emitTiled(tiled) : this.emitGeneric();
+    return [
+      '"use strict";',
+      ...this.preamble,
+      `return function ${k.name}(ins, outs, args) {`,
+      ...head.map((l) => '  ' + l),
+      ...body.map((l) => '  ' + l),
+      '};',
+    ].join('\n');
+  }
+
+  // ---- generic loop nest ----
+
+  private emitGeneric(): string[] {
+    const k = this.k;
+    const innermost = this.levels[this.levels.length - 1];
+    const visited = new Set<Expr>();
+    const userBlocks = new Map<Expr, Block[]>();
+    const noteUses = (e: Expr) => {
+      if (visited.has(e)) return;
+      visited.add(e);
+      for (const c of exprArgs(e)) {
+        const list = userBlocks.get(c) ?? [];
+        list.push(this.useBlock(e));
+        userBlocks.set(c, list);
+        noteUses(c);
+      }
+    };
+    for (const r of this.roots) {
+      const list = userBlocks.get(r) ?? [];
+      list.push(innermost);
+      userBlocks.set(r, list);
+      noteUses(r);
+    }
+    const isTemp = (e: Expr) => {
+      if (e.k === 'lit' || e.k === 'arg') return false;
+      if (e.k === 'reduce') return true;
+      if ((this.uses.get(e) ?? 0) > 1 && e.k !== 'index') return true;
+      const mine = this.blockOf(e);
+      return (userBlocks.get(e) ?? []).some((b) => b !== mine);
+    };
+    const done = new Set<Expr>();
+    const visit = (e: Expr) => {
+      if (done.has(e)) return;
+      done.add(e);
+      exprArgs(e).forEach(visit);
+      if (!isTemp(e)) return;
+      const name = `t${e.id}`;
+      const block = this.blockOf(e);
+      if (e.k === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
+      else block.stmts.push(`const ${name} = ${this.inline(e, defaultName)};`);
+      this.temps.set(e, name);
+    };
+    this.roots.forEach(visit);
+
+    const lines: string[] = [...this.levels[0].stmts];
+    const stores = k.outputs.map((o, i) => `out${i}[o] = ${this.ref(o.expr, defaultName)};`);
+    if (k.vars.length === 0) return [...lines, 'const o = 0;', ...stores];
+    lines.push('let o = 0;');
+    let indent = '';
+    k.vars.forEach((x, i) => {
+      lines.push(`${indent}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
+      indent += '  ';
+      lines.push(...this.levels[i + 1].stmts.map((s) => indent + s));
+    });
+    lines.push(...stores.map((s) => indent + s), `${indent}o++;`);
+    for (let i = k.vars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    return lines;
+  }
+
+  private reduceLoop(e: Expr & { k: 'reduce' }, name: string): string[] {
+    const inner = this.reduceInner.get(e)!;
+    const init = e.op === 'sum' ? '0' : e.dtype === 'i32' ? '-2147483648' : '-Infinity';
+    const body = this.ref(e.body, defaultName);
+    const update = e.op === 'max' ? `${name} = Math.max(${name}, ${body});`
+      : e.dtype === 'i32' ? `${name} = (${name} + ${body}) | 0;` : `${name} += ${body};`;
+    const lines = [`let ${name} = ${init};`];
+    let indent = '';
+    for (const x of e.vars) {
+      lines.push(`${indent}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
+      indent += '  ';
+    }
+    lines.push(...inner.stmts.map((s) => indent + s), indent + update);
+    for (let i = e.vars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    return lines;
+  }
+
+  private ref(e: Expr, names: Names, subst?: Map<Expr, string>): string {
+    const s = subst?.get(e);
+    if (s !== undefined) return s;
+    return this.temps.get(e) ?? this.inline(e, names, subst);
+  }
+
+  private inline(e: Expr, names: Names, subst?: Map<Expr, string>): string {
+    const r = (x: Expr) => this.ref(x, names, subst);
+    switch (e.k) {
+      case 'lit': return literal(e.v);
+      case 'arg': return `a${e.slot}`;
+      case 'index': return renderIdx(e.at, names);
+      case 'load': return `in${e.input}[${names === defaultName && e.at === this.outFlat && this.outFlat.k !== 'num' ? 'o' : renderIdx(e.at, names)}]`;
+      case 'reduce': throw new Error('codegen: a reduction must be a temporary');
+      case 'op': {
+        const a = e.args.map(r);
+        const int = e.dtype === 'i32';
+        switch (e.op) {
+          case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
+          case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
+          case 'not': return `(1 - ${a[0]})`;
+          case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
+          case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
+          case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
+          case 'div': return `(${a[0]} / ${a[1]})`;
+          case 'pow': return `Math.pow(${a[0]}, ${a[1]})`;
+          case 'maximum': return `Math.max(${a[0]}, ${a[1]})`;
+          case 'minimum': return `Math.min(${a[0]}, ${a[1]})`;
+          case 'and': return `(${a[0]} & ${a[1]})`;
+          case 'or': return `(${a[0]} | ${a[1]})`;
+          case 'where': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
+          case 'random': return `rnd(${a[0]}, ${a[1]})`;
+          case 'cast': {
+            const from = e.args[0].dtype;
+            if (e.dtype === from || e.dtype === 'f32') return a[0];
+            if (e.dtype === 'i32') return from === 'bool' ? a[0] : `(${a[0]} | 0)`;
+            return `(${a[0]} !== 0 ? 1 : 0)`;
+          }
+          default: {
+            const cmp = COMPARE[e.op];
+            if (cmp) return `(${a[0]} ${cmp} ${a[1]} ? 1 : 0)`;
+            const fn = UNARY_F[e.op];
+            if (fn) return `${fn}(${a[0]})`;
+            throw new Error(`codegen: no JS for op ${e.op}`);
+          }
+        }
+      }
+    }
+  }
+
+  // ---- register-tiled dot ----
+
+  private tiledPlan(): { r: Expr & { k: 'reduce' }; a: Expr; b: Expr } | undefined {
+    const k = this.k;
+    const n = k.vars.length;
+    if (n < 2 || k.outputs.length !== 1) return undefined;
+    const vM = k.vars[n - 2];
+    const vN = k.vars[n - 1];
+    if (vM.size < 4 || vN.size < 4) return undefined;
+    let found: (Expr & { k: 'reduce' }) | undefined;
+    let other = false;
+    const seen = new Set<Expr>();
+    const walk = (e: Expr) => {
+      if (seen.has(e)) return;
+      seen.add(e);
+      if (e.k === 'reduce') {
+        const fv = this.fv(e);
+        if (found || e.op !== 'sum' || !fv.has(vM) || !fv.has(vN)) other = true;
+        else found = e;
+        return;
+      }
+      exprArgs(e).forEach(walk);
+    };
+    walk(k.outputs[0].expr);
+    if (!found || other) return undefined;
+    const body = found.body;
+    if (body.k !== 'op' || body.op !== 'mul') return undefined;
+    let [a, b] = body.args;
+    if (this.fv(a).has(vN)) [a, b] = [b, a];
+    const fa = this.fv(a);
+    const fb = this.fv(b);
+    if (fa.has(vN) || fb.has(vM) || !fa.has(vM) || !fb.has(vN)) return undefined;
+    // Nothing else inside the tile may hold a reduction.
+    const hasReduce = (e: Expr): boolean => e !== found && (e.k === 'reduce' || exprArgs(e).some(hasReduce));
+    if (hasReduce(a) || hasReduce(b)) return undefined;
+    return { r: found, a, b };
+  }
+
+  private emitTiled(t: { r: Expr & { k: 'reduce' }; a: Expr; b: Expr }): string[] {
+    const k = this.k;
+    const n = k.vars.length;
+    const vM = k.vars[n - 2];
+    const vN = k.vars[n - 1];
+    const M = vM.size;
+    const N = vN.size;
+    const ROWS = 4;
+    for (let q = 0; q < ROWS; q++) this.preamble.push(`const acc${q} = new Float64Array(${N});`);
+    const outer = k.vars.slice(0, n - 2);
+    // Values that depend only on outer axes are computed once per outer iteration.
+    const outerSet = new Set(outer);
+    const hoist = new Map<Expr, string>();
+    const collect = (e: Expr, seen: Set<Expr>) => {
+      if (seen.has(e) || e === t.r) return;
+      seen.add(e);
+      const fv = this.fv(e);
+      const onlyOuter = [...fv].every((x) => outerSet.has(x));
+      if (onlyOuter && (e.k === 'reduce' || (e.k === 'op' && fv.size > 0))) {
+        hoist.set(e, `h${e.id}`);
+        return;
+      }
+      exprArgs(e).forEach((c) => collect(c, seen));
+    };
+    const seen = new Set<Expr>();
+    for (const e of [t.a, t.b, k.outputs[0].expr]) collect(e, seen);
+    const outerStmts: string[] = [];
+    for (const [e, name] of hoist) {
+      outerStmts.push(`const ${name} = ${this.inline(e, defaultName, hoist)};`);
+    }
+    const rowName = (q: number | 'row'): Names => (x) => (x === vM ? (q === 'row' ? 'iM' : `(iM + ${q})`) : x === vN ? 'iN' : `i${x.id}`);
+    const rvars = t.r.vars;
+    const rowsBlock = (rows: number): string[] => {
+      const lines: string[] = [];
+      const names = (q: number) => (rows === 1 ? rowName('row') : rowName(q));
+      for (let q = 0; q < rows; q++) lines.push(`acc${q}.fill(0);`);
+      let ind = '';
+      for (const x of rvars) {
+        lines.push(`${ind}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
+        ind += '  ';
+      }
+      for (let q = 0; q < rows; q++) lines.push(`${ind}const x${q} = ${this.inline(t.a, names(q), hoist)};`);
+      lines.push(`${ind}for (let iN = 0; iN < ${N}; iN++) {`);
+      lines.push(`${ind}  const y = ${this.inline(t.b, names(0), hoist)};`);
+      for (let q = 0; q < rows; q++) lines.push(`${ind}  acc${q}[iN] += x${q} * y;`);
+      lines.push(`${ind}}`);
+      for (let i = rvars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+      for (let q = 0; q < rows; q++) {
+        const subst = new Map(hoist);
+        subst.set(t.r, `acc${q}[iN]`);
+        const nm = names(q);
+        lines.push(`for (let iN = 0; iN < ${N}; iN++) {`);
+        lines.push(`  out0[${renderIdx(this.outFlat, nm)}] = ${this.ref(k.outputs[0].expr, nm, subst)};`);
+        lines.push('}');
+      }
+      return lines;
+    };
+    const lines: string[] = [];
+    let ind = '';
+    for (const x of outer) {
+      lines.push(`${ind}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
+      ind += '  ';
+    }
+    lines.push(...outerStmts.map((s) => ind + s));
+    lines.push(`${ind}let iM = 0;`);
+    lines.push(`${ind}for (; iM + ${ROWS} <= ${M}; iM += ${ROWS}) {`);
+    lines.push(...rowsBlock(ROWS).map((s) => ind + '  ' + s));
+    lines.push(`${ind}}`);
+    lines.push(`${ind}for (; iM < ${M}; iM++) {`);
+    lines.push(...rowsBlock(1).map((s) => ind + '  ' + s));
+    lines.push(`${ind}}`);
+    for (let i = outer.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    return lines;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The error family of lazygrad. It lives in ir/ because the shape and dtype
+ * rules that raise most of these errors live here; src/ re-exports it.
+ */
+export class LazygradError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit the op (broadcast, reshape size, axes, ...). */
+export class ShapeError extends LazygradError {}
+
+/** A dtype the op does not accept. */
+export class DTypeError extends LazygradError {}
+
+/** A malformed graph, from the verifier or the parser. */
+export class GraphError extends LazygradError {}

@@ -1,0 +1,14 @@
+export * from './dtype';
+export * from './errors';
+export * from './shape';
+export * from './graph';
+export * from './ops';
+export * from './builder';
+export * from './printer';
+export * from './parser';
+export * from './verify';
+export * from './dot';
+export * from './kernel';
+export * as sym from './symbolic';
+export type { Idx, LoopVar } from './symbolic';
+export * from './random';

@@ -1,0 +1,167 @@
+/**
+ * Kernel-plan types: what the lowering pass produces and backends consume.
+ *
+ * A kernel iterates over an output shape (one loop variable per axis) and
+ * computes, per output element, one or more expressions (`Expr`) that share
+ * that iteration space. Expressions read kernel inputs through symbolic
+ * index expressions (views are index arithmetic, never copies) and may hold
+ * reduction loops over fresh variables. Expressions are interned per kernel,
+ * so a value used twice is the same object (common subexpressions) and a
+ * backend can hoist whatever does not depend on inner loop variables.
+ */
+import type { DType } from './dtype';
+import { type Idx, type LoopVar, idxVars } from './symbolic';
+
+/** Elementwise operations a kernel expression may apply. */
+export type ExprOp =
+  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not'
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'and' | 'or'
+  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'
+  | 'where' | 'cast' | 'random';
+
+export type Expr =
+  /** Element `at` of kernel input slot `input`. */
+  | { readonly k: 'load'; readonly input: number; readonly at: Idx; readonly dtype: DType; readonly id: number }
+  /** Scalar kernel argument `slot` (graph constants travel this way). */
+  | { readonly k: 'arg'; readonly slot: number; readonly dtype: DType; readonly id: number }
+  /** A structural literal (reduction identities, pad values, 0/1). */
+  | { readonly k: 'lit'; readonly v: number; readonly dtype: DType; readonly id: number }
+  /** An index expression as an i32 value (iota, random counters, bounds checks). */
+  | { readonly k: 'index'; readonly at: Idx; readonly dtype: DType; readonly id: number }
+  /** Elementwise op; `cast` converts args[0] to `dtype`; `random` hashes (seed, counter) to f32 in [0,1). */
+  | { readonly k: 'op'; readonly op: ExprOp; readonly args: readonly Expr[]; readonly dtype: DType; readonly id: number }
+  /** Reduction of `body` over fresh loop variables. */
+  | { readonly k: 'reduce'; readonly op: 'sum' | 'max'; readonly vars: readonly LoopVar[]; readonly body: Expr; readonly dtype: DType; readonly id: number };
+
+export interface KernelOutput {
+  /** Plan buffer written contiguously at the output's flat index. */
+  readonly buffer: number;
+  readonly expr: Expr;
+}
+
+export interface Kernel {
+  readonly name: string;
+  /** The iteration space: one loop variable per output axis. */
+  readonly shape: readonly number[];
+  readonly vars: readonly LoopVar[];
+  /** Plan buffers read, by input slot. */
+  readonly inputs: readonly number[];
+  /** Plan scalars passed, by argument slot. */
+  readonly args: readonly number[];
+  readonly outputs: readonly KernelOutput[];
+  /** The IR ops computed by this kernel (for debug lines and the fused dump). */
+  readonly ops: readonly string[];
+}
+
+export type BufferRole = 'input' | 'capture' | 'temp' | 'output';
+
+export interface PlanBuffer {
+  readonly id: number;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly role: BufferRole;
+  /** input: graph parameter index; capture: index into the plan's captured data. */
+  readonly source?: number;
+  /** Storage slot after buffer reuse: buffers with equal slots share memory. */
+  slot?: number;
+}
+
+export interface PlanScalar {
+  readonly dtype: DType;
+  /** Value when the plan was built. */
+  readonly value: number;
+  /** Index into the lowered graph's list of constant nodes, when it came from one (so a new value can be passed in). */
+  readonly source: number;
+}
+
+export interface KernelPlan {
+  readonly buffers: readonly PlanBuffer[];
+  readonly scalars: readonly PlanScalar[];
+  readonly kernels: readonly Kernel[];
+  /** After kernel i, these buffers are dead. */
+  readonly frees: readonly (readonly number[])[];
+  /** Plan buffers holding the graph outputs, in order. */
+  readonly outputs: readonly number[];
+  /** Opaque data of the graph's `buffer` leaves, by capture index. */
+  readonly captures: readonly unknown[];
+}
+
+/** Interning builder of kernel expressions (one per kernel). */
+export class ExprBuilder {
+  private readonly table = new Map<string, Expr>();
+  private counter = 0;
+
+  private make<E extends Expr>(key: string, build: (id: number) => E): E {
+    const hit = this.table.get(key);
+    if (hit) return hit as E;
+    const e = build(this.counter++);
+    this.table.set(key, e);
+    return e;
+  }
+  load(input: number, at: Idx, dtype: DType): Expr {
+    return this.make(`L${input}:${at.key}`, (id) => ({ k: 'load', input, at, dtype, id }));
+  }
+  arg(slot: number, dtype: DType): Expr {
+    return this.make(`A${slot}`, (id) => ({ k: 'arg', slot, dtype, id }));
+  }
+  lit(v: number, dtype: DType): Expr {
+    return this.make(`C${dtype}:${Object.is(v, -0) ? '-0' : v}`, (id) => ({ k: 'lit', v, dtype, id }));
+  }
+  index(at: Idx): Expr {
+    return this.make(`I${at.key}`, (id) => ({ k: 'index', at, dtype: 'i32', id }));
+  }
+  op(op: ExprOp, args: readonly Expr[], dtype: DType): Expr {
+    return this.make(`O${op}:${dtype}(${args.map((a) => a.id).join(',')})`, (id) => ({ k: 'op', op, args, dtype, id }));
+  }
+  reduce(op: 'sum' | 'max', vars: readonly LoopVar[], body: Expr, dtype: DType): Expr {
+    return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({ k: 'reduce', op, vars, body, dtype, id }));
+  }
+}
+
+/** Children of an expression. */
+export function exprArgs(e: Expr): readonly Expr[] {
+  return e.k === 'op' ? e.args : e.k === 'reduce' ? [e.body] : [];
+}
+
+/** Free loop variables of an expression (a reduction binds its own). Memoised per call. */
+export function freeVars(e: Expr, memo = new Map<Expr, Set<LoopVar>>()): Set<LoopVar> {
+  const hit = memo.get(e);
+  if (hit) return hit;
+  let out: Set<LoopVar>;
+  if (e.k === 'load' || e.k === 'index') out = idxVars(e.at);
+  else if (e.k === 'op') {
+    out = new Set();
+    for (const a of e.args) for (const v of freeVars(a, memo)) out.add(v);
+  } else if (e.k === 'reduce') {
+    out = new Set(freeVars(e.body, memo));
+    for (const v of e.vars) out.delete(v);
+  } else out = new Set();
+  memo.set(e, out);
+  return out;
+}
+
+/** Number of reductions nested in an expression (counting shared ones once). */
+export function countReductions(roots: readonly Expr[]): number {
+  const seen = new Set<Expr>();
+  let n = 0;
+  const walk = (e: Expr) => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e.k === 'reduce') n++;
+    exprArgs(e).forEach(walk);
+  };
+  roots.forEach(walk);
+  return n;
+}
+
+/**
+ * What a backend can run, as plain data for the passes (SPEC layering: the
+ * fusion pass never imports a backend).
+ */
+export interface BackendLimits {
+  /** Most distinct input buffers one kernel may read. */
+  readonly maxKernelInputs: number;
+  /** Whether one kernel may run several reductions (loop backends hoist them per row). */
+  readonly multiReduceKernels: boolean;
+}

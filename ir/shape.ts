@@ -1,0 +1,60 @@
+/** Shapes, strides, broadcasting and axis normalisation. */
+
+export type Shape = readonly number[];
+
+import { ShapeError } from './errors';
+
+export function fmtShape(s: Shape): string {
+  return `[${s.join(',')}]`;
+}
+
+export function sizeOf(s: Shape): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+export function stridesOf(s: Shape): number[] {
+  const st = new Array<number>(s.length);
+  let acc = 1;
+  for (let i = s.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** numpy broadcasting of two shapes; undefined when they are incompatible. */
+export function broadcastShapes(a: Shape, b: Shape): number[] | undefined {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return undefined;
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Normalises a possibly negative axis; throws naming `op` when out of range. */
+export function normAxis(axis: number, ndim: number, op: string): number {
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim} (expected -${ndim} <= axis < ${ndim})`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+export function isPermutation(perm: readonly number[], n: number): boolean {
+  if (perm.length !== n) return false;
+  const seen = new Set<number>();
+  for (const p of perm) {
+    if (!Number.isInteger(p) || p < 0 || p >= n || seen.has(p)) return false;
+    seen.add(p);
+  }
+  return true;
+}

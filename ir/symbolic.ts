@@ -1,0 +1,188 @@
+/**
+ * Symbolic index arithmetic for kernels: affine sums of loop variables with
+ * floor division and modulo by constants. Views (reshape, permute, expand,
+ * slice, pad, concat) become such expressions; the simplifier folds the
+ * div/mod that contiguous reshapes introduce, so generated code stays flat.
+ * Expressions are interned, so equal expressions are the same object.
+ */
+
+export interface LoopVar {
+  readonly id: number;
+  readonly size: number;
+}
+
+export type Idx =
+  | { readonly k: 'num'; readonly v: number; readonly key: string }
+  | { readonly k: 'var'; readonly x: LoopVar; readonly key: string }
+  | { readonly k: 'add'; readonly terms: readonly Idx[]; readonly key: string }
+  | { readonly k: 'mul'; readonly a: Idx; readonly c: number; readonly key: string }
+  | { readonly k: 'div'; readonly a: Idx; readonly c: number; readonly key: string }
+  | { readonly k: 'mod'; readonly a: Idx; readonly c: number; readonly key: string };
+
+const interned = new Map<string, Idx>();
+function intern<T extends Idx>(x: T): T {
+  const hit = interned.get(x.key);
+  if (hit) return hit as T;
+  if (interned.size > 200_000) interned.clear();
+  interned.set(x.key, x);
+  return x;
+}
+
+const loopVars = new Map<string, LoopVar>();
+
+/** The loop variable with this id and extent (interned, so equal ids and sizes are one object). */
+export function loopVar(id: number, size: number): LoopVar {
+  const key = `${id}_${size}`;
+  let x = loopVars.get(key);
+  if (!x) loopVars.set(key, (x = { id, size }));
+  return x;
+}
+
+export const num = (v: number): Idx => intern({ k: 'num', v, key: String(v) });
+export const idxVar = (x: LoopVar): Idx => intern({ k: 'var', x: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
+
+/** Inclusive [min, max] of an expression over its variables' ranges. */
+export function range(e: Idx): [number, number] {
+  switch (e.k) {
+    case 'num': return [e.v, e.v];
+    case 'var': return [0, Math.max(0, e.x.size - 1)];
+    case 'add': {
+      let lo = 0, hi = 0;
+      for (const t of e.terms) {
+        const [a, b] = range(t);
+        lo += a;
+        hi += b;
+      }
+      return [lo, hi];
+    }
+    case 'mul': {
+      const [a, b] = range(e.a);
+      return e.c >= 0 ? [a * e.c, b * e.c] : [b * e.c, a * e.c];
+    }
+    case 'div': {
+      const [a, b] = range(e.a);
+      return [Math.floor(a / e.c), Math.floor(b / e.c)];
+    }
+    case 'mod': {
+      const [a, b] = range(e.a);
+      if (a >= 0 && b < e.c && Math.floor(a / e.c) === Math.floor(b / e.c)) return [a % e.c, b % e.c];
+      return [0, e.c - 1];
+    }
+  }
+}
+
+/** Affine view: sum of coeff * atom plus a constant. Atoms are vars, divs, mods. */
+function affine(e: Idx): { atoms: Map<Idx, number>; c: number } {
+  const atoms = new Map<Idx, number>();
+  let c = 0;
+  const walk = (x: Idx, m: number) => {
+    if (x.k === 'num') c += m * x.v;
+    else if (x.k === 'add') x.terms.forEach((t) => walk(t, m));
+    else if (x.k === 'mul') walk(x.a, m * x.c);
+    else atoms.set(x, (atoms.get(x) ?? 0) + m);
+  };
+  walk(e, 1);
+  return { atoms, c };
+}
+
+function build(atoms: Map<Idx, number>, c: number): Idx {
+  const terms: Idx[] = [];
+  const sorted = [...atoms.entries()].filter(([, m]) => m !== 0).sort((a, b) => (a[0].key < b[0].key ? -1 : a[0].key > b[0].key ? 1 : 0));
+  for (const [a, m] of sorted) terms.push(m === 1 ? a : intern({ k: 'mul', a, c: m, key: `${a.key}*${m}` }));
+  if (c !== 0) terms.push(num(c));
+  if (terms.length === 0) return num(0);
+  if (terms.length === 1) return terms[0];
+  return intern({ k: 'add', terms, key: `(${terms.map((t) => t.key).join('+')})` });
+}
+
+export function add(...xs: Idx[]): Idx {
+  const atoms = new Map<Idx, number>();
+  let c = 0;
+  for (const x of xs) {
+    const a = affine(x);
+    c += a.c;
+    for (const [k, m] of a.atoms) atoms.set(k, (atoms.get(k) ?? 0) + m);
+  }
+  return build(atoms, c);
+}
+
+export function mul(x: Idx, c: number): Idx {
+  if (c === 0) return num(0);
+  const a = affine(x);
+  for (const [k, m] of a.atoms) a.atoms.set(k, m * c);
+  return build(a.atoms, a.c * c);
+}
+
+/** Floor division by a positive constant, simplified where the terms split cleanly. */
+export function div(x: Idx, c: number): Idx {
+  if (c === 1) return x;
+  const [lo, hi] = range(x);
+  if (lo >= 0 && hi < c) return num(0);
+  if (x.k === 'div') return div(x.a, x.c * c);
+  const a = affine(x);
+  const whole = new Map<Idx, number>();
+  const rest = new Map<Idx, number>();
+  for (const [k, m] of a.atoms) (m % c === 0 ? whole : rest).set(k, m % c === 0 ? m / c : m);
+  const cq = Math.floor(a.c / c);
+  const restExpr = build(rest, a.c - cq * c);
+  const [rlo, rhi] = range(restExpr);
+  if (rlo >= 0 && rhi < c) return build(whole, cq);
+  return intern({ k: 'div', a: x, c, key: `(${x.key}/${c})` });
+}
+
+/** Non-negative modulo by a positive constant, simplified by ranges. */
+export function mod(x: Idx, c: number): Idx {
+  if (c === 1) return num(0);
+  const a = affine(x);
+  const rest = new Map<Idx, number>();
+  for (const [k, m] of a.atoms) if (m % c !== 0) rest.set(k, m);
+  const r = build(rest, ((a.c % c) + c) % c);
+  const [lo, hi] = range(r);
+  if (lo >= 0 && hi < c) return r;
+  return intern({ k: 'mod', a: r, c, key: `(${r.key}%${c})` });
+}
+
+/** Variables an index expression depends on. */
+export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
+  switch (e.k) {
+    case 'num': break;
+    case 'var': out.add(e.x); break;
+    case 'add': e.terms.forEach((t) => idxVars(t, out)); break;
+    default: idxVars(e.a, out);
+  }
+  return out;
+}
+
+/** Row-major flat offset of a multi-index into a contiguous array of `shape`. */
+export function flatIndex(idx: readonly Idx[], shape: readonly number[]): Idx {
+  let acc = num(0);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1) acc = add(acc, mul(idx[d], stride));
+    stride *= shape[d];
+  }
+  return acc;
+}
+
+/** Inverse of flatIndex: the multi-index of `flat` in `shape`. */
+export function unflatten(flat: Idx, shape: readonly number[]): Idx[] {
+  const out: Idx[] = new Array(shape.length);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = shape[d] === 1 ? num(0) : mod(div(flat, stride), shape[d]);
+    stride *= shape[d];
+  }
+  return out;
+}
+
+/** Renders an index expression with `name(var)` for variables (JS and GLSL-safe integer math). */
+export function renderIdx(e: Idx, name: (x: LoopVar) => string): string {
+  switch (e.k) {
+    case 'num': return e.v < 0 ? `(${e.v})` : String(e.v);
+    case 'var': return name(e.x);
+    case 'add': return `(${e.terms.map((t) => renderIdx(t, name)).join(' + ')})`;
+    case 'mul': return `${renderIdx(e.a, name)} * ${e.c < 0 ? `(${e.c})` : e.c}`;
+    case 'div': return `Math.floor(${renderIdx(e.a, name)} / ${e.c})`;
+    case 'mod': return `(${renderIdx(e.a, name)} % ${e.c})`;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Algebraic simplification: identities (x*1, x+0, x-0, x/1), double
+ * negation, chains of reshapes and of permutes, identity movement ops and
+ * casts, reductions over no axes, and `detach` (only meaningful to autodiff,
+ * which has run). Constants are kernel arguments, so values are never
+ * folded into new constants here; only 0 and 1, which the compile caches key
+ * on, may change a graph's structure.
+ */
+import { type Node, type Value, emit, type Graph, shapesEqual } from '../ir';
+import { rewrite } from './rewrite';
+
+const isConst = (v: Value, c: number) => v.node.op === 'const' && v.node.attrs.value === c;
+const sameType = (a: Value, b: Value) => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
+
+function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
+  const out = n.outs[0];
+  switch (n.op) {
+    case 'detach':
+      return x[0];
+    case 'add':
+      if (isConst(x[1], 0) && sameType(x[0], out)) return x[0];
+      if (isConst(x[0], 0) && sameType(x[1], out)) return x[1];
+      return undefined;
+    case 'sub':
+      return isConst(x[1], 0) && sameType(x[0], out) ? x[0] : undefined;
+    case 'mul':
+      if (isConst(x[1], 1) && sameType(x[0], out)) return x[0];
+      if (isConst(x[0], 1) && sameType(x[1], out)) return x[1];
+      return undefined;
+    case 'div':
+      return isConst(x[1], 1) && sameType(x[0], out) ? x[0] : undefined;
+    case 'neg':
+      return x[0].node.op === 'neg' ? x[0].node.inputs[0] : undefined;
+    case 'cast':
+      return x[0].dtype === out.dtype ? x[0] : undefined;
+    case 'reshape': {
+      if (shapesEqual(x[0].shape, out.shape)) return x[0];
+      if (x[0].node.op === 'reshape') return emit('reshape', [x[0].node.inputs[0]], n.attrs);
+      return undefined;
+    }
+    case 'permute': {
+      const perm = n.attrs.perm as number[];
+      if (perm.every((p, i) => p === i)) return x[0];
+      if (x[0].node.op === 'permute') {
+        const inner = x[0].node.attrs.perm as number[];
+        return emit('permute', [x[0].node.inputs[0]], { perm: perm.map((p) => inner[p]) });
+      }
+      return undefined;
+    }
+    case 'expand':
+      return shapesEqual(x[0].shape, out.shape) ? x[0] : undefined;
+    case 'slice': {
+      const starts = n.attrs.starts as number[];
+      const steps = n.attrs.steps as number[];
+      return shapesEqual(x[0].shape, out.shape) && starts.every((s) => s === 0) && steps.every((s) => s === 1) ? x[0] : undefined;
+    }
+    case 'pad':
+      return (n.attrs.pads as number[][]).every(([a, b]) => a === 0 && b === 0) ? x[0] : undefined;
+    case 'sum':
+    case 'max':
+      return (n.attrs.axes as number[]).length === 0 ? x[0] : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function simplify(g: Graph): Graph {
+  return rewrite(g, (n, inputs) => {
+    const v = simplifyNode(n, inputs);
+    return v ? [v] : undefined;
+  });
+}

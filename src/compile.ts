@@ -1,0 +1,160 @@
+/**
+ * From a graph to a runnable program: the pass pipeline (typecheck,
+ * autodiff, simplify, cse, dce), fusion, scheduling and backend compilation,
+ * cached by the graph's structural key, so a rebuilt graph of the same
+ * structure (also with other scalar values) is neither re-planned nor
+ * recompiled. Also the inspection stages and the debug output.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Graph, KernelPlan, Node } from '../ir';
+import { graphToDot, printGraph } from '../ir';
+import type { Backend, CompiledPlan, DeviceBuffer } from '../backends/backend';
+import { PassManager, autodiff, cse, dce, fuse, schedule, simplify, structuralKey, typecheck, type FusionResult, peakBytes } from '../passes';
+import { settings } from './settings';
+
+export const passManager = new PassManager()
+  .register('typecheck', typecheck)
+  .register('autodiff', autodiff)
+  .register('simplify', simplify)
+  .register('cse', cse)
+  .register('dce', dce);
+
+const PIPELINE = ['typecheck', 'autodiff', 'simplify', 'cse', 'dce', 'simplify', 'dce'];
+
+export interface Program {
+  readonly graph: Graph;
+  readonly grad: Graph;
+  readonly optimized: Graph;
+  readonly fused: FusionResult;
+  readonly plan: KernelPlan;
+  readonly compiled: CompiledPlan;
+  readonly backend: Backend;
+  /** For each plan scalar: index into the source graph's constant list, or -1 (fixed value). */
+  readonly scalarSources: readonly number[];
+  /** For each plan capture: index into the source graph's buffer-leaf list. */
+  readonly captureSources: readonly number[];
+}
+
+/** Constants and captured buffers of a graph, in a deterministic order (bodies included). */
+export function graphLeaves(g: Graph): { consts: Node[]; buffers: Node[] } {
+  const consts: Node[] = [];
+  const buffers: Node[] = [];
+  const seen = new Set<Node>();
+  const walk = (gr: Graph) => {
+    for (const n of gr.nodes) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (n.op === 'const') consts.push(n);
+      else if (n.op === 'buffer') buffers.push(n);
+      if (n.body) walk(n.body);
+    }
+  };
+  walk(g);
+  return { consts, buffers };
+}
+
+const programCache = new Map<string, Program>();
+
+export interface CompileOptions {
+  readonly backend: Backend;
+  readonly fusion: boolean;
+  /** Storage reuse between temporaries (default on). */
+  readonly reuse?: boolean;
+}
+
+export function compileGraph(g: Graph, opts: CompileOptions): Program {
+  const key = `${opts.backend.mode}|${opts.fusion}|${opts.reuse ?? true}|${structuralKey(g)}`;
+  const hit = programCache.get(key);
+  if (hit) return hit;
+  const prog = buildProgram(g, opts);
+  if (programCache.size > 2000) programCache.clear();
+  programCache.set(key, prog);
+  return prog;
+}
+
+function buildProgram(g: Graph, opts: CompileOptions): Program {
+  const dump = settings.debug >= 2 && settings.debug !== 3;
+  let grad: Graph = g;
+  const { graph: optimized } = passManager.run(g, PIPELINE, {
+    after: (pass, gr) => {
+      if (pass === 'autodiff') grad = gr;
+      if (dump) console.log(`--- ${g.name} after ${pass} ---\n${printGraph(gr)}`);
+    },
+  });
+  const fused = fuse(optimized, { fusion: opts.fusion, limits: opts.backend.limits });
+  const plan = schedule(fused, { reuse: opts.reuse ?? true });
+  const compiled = opts.backend.compile(plan);
+  if (settings.debug >= 3) for (const s of compiled.sources) console.log(`--- kernel ${s.name} ---\n${s.source}`);
+  const leaves = graphLeaves(g);
+  const optConsts = new Map(leaves.consts.map((n, i) => [n, i]));
+  const optLeaves = graphLeaves(optimized);
+  const scalarSources = plan.scalars.map((s) => optConsts.get(optLeaves.consts[s.source]) ?? -1);
+  const bufIndex = new Map<unknown, number>(leaves.buffers.map((n, i) => [n.data ?? n, i]));
+  const captureSources = plan.captures.map((d) => {
+    const i = bufIndex.get(d);
+    if (i === undefined) throw new Error('compile: a captured buffer is not in the source graph');
+    return i;
+  });
+  const prog: Program = { graph: g, grad, optimized, fused, plan, compiled, backend: opts.backend, scalarSources, captureSources };
+  if (settings.dumpDir) dumpProgram(prog, settings.dumpDir);
+  return prog;
+}
+
+let dumpCounter = 0;
+function dumpProgram(p: Program, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${String(dumpCounter++).padStart(3, '0')}_${p.graph.name}`);
+  for (const [stage, gr] of [['traced', p.graph], ['grad', p.grad], ['optimized', p.optimized]] as const) {
+    writeFileSync(`${base}.${stage}.ir`, printGraph(gr) + '\n');
+    writeFileSync(`${base}.${stage}.dot`, graphToDot(gr) + '\n');
+  }
+  writeFileSync(`${base}.fused.ir`, fusedText(p) + '\n');
+  writeFileSync(`${base}.kernels.js`, kernelsText(p) + '\n');
+}
+
+/** The `fused` stage: the optimised graph grouped into kernels. */
+export function fusedText(p: Program): string {
+  const lines: string[] = [];
+  p.plan.kernels.forEach((k, i) => {
+    const ins = k.inputs.map((b) => `b${b}`).join(', ');
+    const outs = k.outputs.map((o) => `b${o.buffer}`).join(', ');
+    lines.push(`kernel ${i} ${k.name}: ${outs} = [${k.ops.join(', ')}](${ins}) over [${k.shape.join(',')}]`);
+  });
+  p.plan.buffers.forEach((b) => lines.push(`  b${b.id}: ${b.dtype}[${b.shape.join(',')}] ${b.role}${b.slot !== undefined ? ` slot ${b.slot}` : ''}`));
+  return lines.join('\n');
+}
+
+export function kernelsText(p: Program): string {
+  return p.compiled.sources.map((s) => `// kernel ${s.name}\n${s.source}`).join('\n\n');
+}
+
+export function programStats(p: Program): { nodes: number; kernels: number; bytes: number } {
+  return { nodes: p.optimized.nodes.length, kernels: p.plan.kernels.length, bytes: peakBytes(p.plan) };
+}
+
+/** Runs a program for a graph of its structure: params' buffers, then the graph's own constants and captures. */
+export function runProgram(p: Program, g: Graph, params: readonly DeviceBuffer[], captureBuffer: (n: Node) => DeviceBuffer, donated?: ReadonlySet<number>): DeviceBuffer[] {
+  const leaves = g === p.graph ? graphLeaves(p.graph) : graphLeaves(g);
+  const scalars = p.plan.scalars.map((s, i) => (p.scalarSources[i] >= 0 ? (leaves.consts[p.scalarSources[i]].attrs.value as number) : s.value));
+  const captures = p.captureSources.map((i) => captureBuffer(leaves.buffers[i]));
+  const onKernel = settings.debug >= 1 ? debugLine : undefined;
+  return p.backend.run(p.compiled, params, captures, scalars, { onKernel, donated });
+}
+
+function debugLine({ kernel, ms }: { kernel: import('../ir').Kernel; ms: number }): void {
+  const elems = kernel.shape.reduce((a, b) => a * b, 1);
+  let flops = 0;
+  const seen = new Set<unknown>();
+  const walk = (e: import('../ir').Expr, mult: number) => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e.k === 'op') flops += mult;
+    if (e.k === 'reduce') mult *= e.vars.reduce((a, v) => a * v.size, 1);
+    if (e.k === 'op') e.args.forEach((a) => walk(a, mult));
+    if (e.k === 'reduce') walk(e.body, mult);
+  };
+  kernel.outputs.forEach((o) => walk(o.expr, elems));
+  const rate = ms > 0 ? `${(flops / ms / 1e6).toFixed(2)} GFLOP/s` : '-';
+  console.log(`[lazygrad] ${kernel.name.padEnd(32)} ${ms.toFixed(3).padStart(9)} ms  ${rate.padStart(14)}  [${kernel.ops.join(', ')}]`);
+}

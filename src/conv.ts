@@ -1,0 +1,95 @@
+/**
+ * Convolution and pooling as compositions of primitives. `windows` builds
+ * the sliding-window view of an axis from expand, reshape, pad and a strided
+ * slice only, so the lowering turns it into plain index arithmetic
+ * (x[i*stride + j]) and no im2col buffer is ever materialised.
+ */
+import { ShapeError, DTypeError, emit, fmtShape } from '../ir';
+import { Tensor } from './tensor';
+import { apply } from './ops';
+
+/**
+ * Sliding windows along `axis`: [..., n, ...] -> [..., o, ..., k] with the
+ * window axis appended last, out[..., i, ..., j] = x[..., i*stride + j, ...].
+ * The trick: repeat the axis k times, flatten, pad by k and reshape to rows
+ * of n+1, so row j is x shifted by j; a strided slice then picks i*stride.
+ */
+function windows(x: Tensor, axis: number, k: number, stride: number): Tensor {
+  const n = x.shape[axis];
+  const o = Math.floor((n - k) / stride) + 1;
+  return apply('windows', [x], (v) => {
+    const s = v.shape;
+    const pre = s.slice(0, axis);
+    const post = s.slice(axis + 1);
+    // Move the axis last: [pre, post, n].
+    const rest = [...pre.keys(), ...post.map((_, i) => axis + 1 + i)];
+    let t = emit('permute', [v], { perm: [...rest, axis] });
+    const lead = [...pre, ...post];
+    t = emit('reshape', [t], { shape: [...lead, 1, n] });
+    t = emit('expand', [t], { shape: [...lead, k, n] });
+    t = emit('reshape', [t], { shape: [...lead, k * n] });
+    t = emit('pad', [t], { pads: [...lead.map(() => [0, 0]), [0, k]], value: 0 });
+    t = emit('reshape', [t], { shape: [...lead, k, n + 1] });
+    t = emit('slice', [t], { starts: [...lead.map(() => 0), 0, 0], steps: [...lead.map(() => 1), 1, stride], shape: [...lead, k, o] });
+    // [pre, post, k, o] -> [pre, o, post, k]
+    const L = lead.length;
+    const perm = [...pre.keys(), L + 1, ...post.map((_, i) => pre.length + i), L];
+    return emit('permute', [t], { perm });
+  });
+}
+
+interface ConvOptions {
+  stride?: number;
+  padding?: number;
+}
+
+function checkInt(v: number, name: string, op: string, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${v}`);
+  return v;
+}
+
+/** [N, C, H, W] -> windows [N, C, OH, OW, KH, KW] of a padded input. */
+function windows2d(x: Tensor, kh: number, kw: number, stride: number, padding: number, padValue: number, op: string): Tensor {
+  if (x.ndim !== 4) throw new ShapeError(`${op}: expected input of shape [N, C, H, W], got ${fmtShape(x.shape)}`);
+  const [, , h, w] = x.shape;
+  if (h + 2 * padding < kh || w + 2 * padding < kw) {
+    throw new ShapeError(`${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * padding}x${w + 2 * padding} (input ${fmtShape(x.shape)})`);
+  }
+  const xp = padding ? x.pad([[0, 0], [0, 0], [padding, padding], [padding, padding]], padValue) : x;
+  // windows over H: [N, C, OH, W, KH]; then over W (axis 3): [N, C, OH, OW, KH, KW].
+  return windows(windows(xp, 2, kh, stride), 3, kw, stride);
+}
+
+export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
+  const stride = checkInt(opts.stride ?? 1, 'stride', 'conv2d', 1);
+  const padding = checkInt(opts.padding ?? 0, 'padding', 'conv2d', 0);
+  if (!(w instanceof Tensor) || w.ndim !== 4) throw new ShapeError(`conv2d: expected weights of shape [O, C, KH, KW], got ${w instanceof Tensor ? fmtShape(w.shape) : typeof w}`);
+  if (x.ndim !== 4 || x.shape[1] !== w.shape[1]) {
+    throw new ShapeError(`conv2d: input ${fmtShape(x.shape)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`);
+  }
+  if (x._dtype !== 'f32' || w._dtype !== 'f32') throw new DTypeError(`conv2d: expected float32 input and weights, got ${x.dtype} and ${w.dtype}`);
+  const [, , kh, kw] = w.shape;
+  const win = windows2d(x, kh, kw, stride, padding, 0, 'conv2d');
+  // out[n, oh, ow, o] = sum over c, kh, kw of win[n, c, oh, ow, kh, kw] * w[o, c, kh, kw]
+  const out = apply('conv2d', [win, w], (a, b) => emit('dot', [a, b], { batch: [[], []], contract: [[1, 4, 5], [1, 2, 3]] }));
+  return out.transpose([0, 3, 1, 2]);
+}
+
+function poolArgs(kernel: number, opts: ConvOptions, op: string): { k: number; stride: number; padding: number } {
+  const k = checkInt(kernel, 'kernel', op, 1);
+  const stride = checkInt(opts.stride ?? k, 'stride', op, 1);
+  const padding = checkInt(opts.padding ?? 0, 'padding', op, 0);
+  if (padding * 2 > k) throw new ShapeError(`${op}: padding ${padding} must be at most half the kernel size ${k}`);
+  return { k, stride, padding };
+}
+
+export function maxPool2d(x: Tensor, kernel: number, opts: ConvOptions = {}): Tensor {
+  const { k, stride, padding } = poolArgs(kernel, opts, 'maxPool2d');
+  return windows2d(x, k, k, stride, padding, -Infinity, 'maxPool2d').max([4, 5]);
+}
+
+export function avgPool2d(x: Tensor, kernel: number, opts: ConvOptions = {}): Tensor {
+  const { k, stride, padding } = poolArgs(kernel, opts, 'avgPool2d');
+  // Padding counts as zeros in the average (PyTorch's default count_include_pad).
+  return windows2d(x.cast('float32'), k, k, stride, padding, 0, 'avgPool2d').sum([4, 5]).div(k * k);
+}

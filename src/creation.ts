@@ -1,0 +1,180 @@
+/**
+ * Creation functions and the seeded random generator. Random tensors come
+ * from the `random` primitive: a counter-based generator keyed by
+ * (seed, counter); each draw advances the counter by its size. Inside jit
+ * the key is an implicit input, so every call draws fresh numbers.
+ */
+import { type DType, type PublicDType, LazygradError, ShapeError, DTypeError, bufferLeaf, constant, emit, fmtShape, makeNode } from '../ir';
+import { currentBackend } from './settings';
+import { Storage } from './storage';
+import { Tensor, parseDType } from './tensor';
+import { broadcastValue } from './ops';
+import { currentJitTrace } from './trace';
+
+export interface CreateOptions {
+  dtype?: PublicDType;
+  requiresGrad?: boolean;
+}
+
+type Nested = number | boolean | readonly Nested[];
+
+/** Flattens nested arrays, checking they are rectangular and numeric. */
+function flatten(data: Nested): { shape: number[]; values: number[]; kind: 'bool' | 'int' | 'float' } {
+  const shape: number[] = [];
+  let cur: Nested = data;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    cur = cur[0] as Nested;
+    if (cur === undefined) break;
+  }
+  const values: number[] = [];
+  let sawBool = false, sawNum = false, sawFloat = false;
+  const walk = (x: Nested, depth: number, path: string) => {
+    if (depth < shape.length) {
+      if (!Array.isArray(x) || x.length !== shape[depth]) {
+        throw new ShapeError(`tensor: ragged nested array: expected ${shape[depth]} entries at ${path || 'top level'} (shape ${fmtShape(shape)}), got ${Array.isArray(x) ? x.length : typeof x}`);
+      }
+      x.forEach((y, i) => walk(y, depth + 1, `${path}[${i}]`));
+    } else if (typeof x === 'number') {
+      sawNum = true;
+      if (!Number.isInteger(x)) sawFloat = true;
+      values.push(x);
+    } else if (typeof x === 'boolean') {
+      sawBool = true;
+      values.push(x ? 1 : 0);
+    } else {
+      throw new DTypeError(`tensor: nested arrays must hold numbers or booleans, found ${Array.isArray(x) ? 'an array deeper than the first element' : typeof x} at ${path || 'top level'}`);
+    }
+  };
+  walk(data, 0, '');
+  if (sawBool && sawNum) throw new DTypeError('tensor: nested arrays mix booleans and numbers');
+  return { shape, values, kind: sawBool ? 'bool' : sawFloat ? 'float' : 'int' };
+}
+
+/** A realised tensor holding `values`. */
+export function fromValues(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Tensor {
+  const backend = currentBackend();
+  const storage = new Storage(backend, backend.upload(dtype, values));
+  return new Tensor(bufferLeaf(dtype, shape, storage));
+}
+
+export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOptions = {}): Tensor {
+  let dtype: DType;
+  let t: Tensor;
+  if (data instanceof Tensor) {
+    dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : data._dtype;
+    t = data.cast(opts.dtype ?? data.dtype);
+  } else if (ArrayBuffer.isView(data)) {
+    const arr = data as unknown as ArrayLike<number>;
+    const natural: DType = data instanceof Int32Array || data instanceof Int16Array || data instanceof Int8Array || data instanceof Uint16Array ? 'i32'
+      : data instanceof Uint8Array ? 'i32' : 'f32';
+    dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : natural;
+    t = fromValues(convert(arr, dtype), [arr.length], dtype);
+  } else if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
+    const { shape, values, kind } = flatten(data as Nested);
+    dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : kind === 'bool' ? 'bool' : 'f32';
+    t = fromValues(convert(values, dtype), shape, dtype);
+  } else {
+    throw new DTypeError(`tensor: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`);
+  }
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function convert(values: ArrayLike<number>, dtype: DType): ArrayLike<number> {
+  if (dtype === 'f32') return values;
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : Math.trunc(v) | 0;
+  }
+  return out;
+}
+
+function checkShape(shape: readonly number[], op: string): number[] {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return [...shape];
+}
+
+export function full(shape: readonly number[], value: number | boolean, opts: { dtype?: PublicDType } = {}): Tensor {
+  const s = checkShape(shape, 'full');
+  const dtype = opts.dtype ? parseDType(opts.dtype, 'full') : typeof value === 'boolean' ? 'bool' : 'f32';
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw new DTypeError(`full: value must be a number or boolean, got ${typeof value}`);
+  const v = typeof value === 'boolean' ? (value ? 1 : 0) : dtype === 'i32' ? Math.trunc(value) | 0 : dtype === 'bool' ? (value !== 0 ? 1 : 0) : value;
+  return new Tensor(broadcastValue(constant(v, dtype), s));
+}
+
+export function zeros(shape: readonly number[], opts: { dtype?: PublicDType } = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: readonly number[], opts: { dtype?: PublicDType } = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export function arange(start: number, stop?: number, step = 1): Tensor {
+  if (stop === undefined) [start, stop] = [0, start];
+  for (const [n, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LazygradError(`arange: ${n} must be a finite number, got ${v}`);
+  }
+  if (step === 0) throw new LazygradError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const ints = Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step);
+  const idx = emit('iota', [], { shape: [n], axis: 0 });
+  if (ints) {
+    const v = emit('add', [emit('mul', [idx, constant(step, 'i32')]), constant(start, 'i32')]);
+    return new Tensor(v);
+  }
+  const f = emit('cast', [idx], { dtype: 'f32' });
+  return new Tensor(emit('add', [emit('mul', [f, constant(step, 'f32')]), constant(start, 'f32')]));
+}
+
+export function eye(n: number, opts: { dtype?: PublicDType } = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be a non-negative integer, got ${n}`);
+  const dtype = opts.dtype ? parseDType(opts.dtype, 'eye') : 'f32';
+  const r = emit('iota', [], { shape: [n, n], axis: 0 });
+  const c = emit('iota', [], { shape: [n, n], axis: 1 });
+  return new Tensor(emit('cast', [emit('eq', [r, c])], { dtype }));
+}
+
+// ---- random ----
+
+const rng = { seed: 0, counter: 0 };
+
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed)) throw new LazygradError(`manualSeed: seed must be an integer, got ${seed}`);
+  rng.seed = seed | 0;
+  rng.counter = 0;
+}
+
+/** @internal Generator state, for jit's implicit key input. */
+export function rngState(): { seed: number; counter: number } {
+  return rng;
+}
+
+export function rand(shape: readonly number[]): Tensor {
+  const s = checkShape(shape, 'rand');
+  const size = s.reduce((a, b) => a * b, 1);
+  const trace = currentJitTrace();
+  if (trace) {
+    if (!trace.rngKey) trace.rngKey = makeNode('param', [], { dtype: 'i32', shape: [2] });
+    const offset = trace.rngOffset;
+    trace.rngOffset += size;
+    return new Tensor(emit('random', [trace.rngKey.out], { shape: s, offset }));
+  }
+  const key = fromValues([rng.seed, rng.counter], [2], 'i32');
+  rng.counter = (rng.counter + size) | 0;
+  return new Tensor(emit('random', [key._v], { shape: s, offset: 0 }));
+}
+
+/** Standard normal samples by the Box-Muller transform of two uniforms. */
+export function randn(shape: readonly number[]): Tensor {
+  const s = checkShape(shape, 'randn');
+  const u1 = rand(s);
+  const u2 = rand(s);
+  // 1 - u lies in (0, 1], so the log is finite.
+  const r = u1.neg().add(1).log().mul(-2).sqrt();
+  return r.mul(u2.mul(2 * Math.PI).cos());
+}

@@ -1,0 +1,9 @@
+/** lazygrad: lazy tensors, autodiff as an IR pass, fused kernels on JS and gpu.js. */
+export { Tensor, type TensorLike } from './tensor';
+export { tensor, zeros, ones, full, arange, eye, rand, randn, manualSeed } from './creation';
+export { where, concat, stack, stopGradient } from './ops';
+export { conv2d, maxPool2d, avgPool2d } from './conv';
+export { grad, valueAndGrad, vjp, checkGrad } from './autograd';
+export { setBackend, getBackend, backendInfo, setFusion, getFusion, setDebug } from './settings';
+export { LazygradError, ShapeError, DTypeError, GraphError } from '../ir';
+export type { PublicDType as DType } from '../ir';

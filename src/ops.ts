@@ -1,0 +1,394 @@
+/**
+ * Tensor operations: broadcasting, dtype promotion and weak typing of JS
+ * numbers happen here, then each op becomes primitive IR nodes. Composites
+ * (relu, mean, softmax, logsumexp, matmul, ...) are compositions of
+ * primitives, written to be stable over the float32 range.
+ */
+import {
+  type DType, type PublicDType, type Value, LazygradError, ShapeError, DTypeError, broadcastShapes, constant, emit, fmtShape,
+  normAxis, promote, sizeOf, isPermutation, type Node,
+} from '../ir';
+import { Tensor, type TensorLike, type Axis, parseDType } from './tensor';
+
+const gradLeaves = new WeakMap<Node, Tensor>();
+
+/** @internal Marks a tensor's buffer node as a requiresGrad leaf (what backward differentiates). */
+export function markGradLeaf(t: Tensor): void {
+  gradLeaves.set(t._v.node, t);
+}
+/** @internal The requiresGrad tensor whose leaf node this is. */
+export function gradLeafTensor(n: Node): Tensor | undefined {
+  return gradLeaves.get(n);
+}
+
+/** Wraps IR errors so every failure names the user-facing op. */
+function guard<T>(op: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof LazygradError) {
+      if (e.message.startsWith(op)) throw e;
+      const Ctor = e.constructor as new (m: string) => LazygradError;
+      throw new Ctor(`${op}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Builds a result tensor from a function over input values: once for the
+ * compute graph, and once more over the autograd graph when an input
+ * carries one.
+ */
+export function apply(op: string, inputs: readonly Tensor[], f: (...vs: Value[]) => Value): Tensor {
+  for (const t of inputs) t._check(op);
+  return guard(op, () => {
+    const v = f(...inputs.map((t) => t._v));
+    const needGrad = inputs.some((t) => t._gv);
+    const gv = needGrad ? f(...inputs.map((t) => t._gv ?? t._v)) : undefined;
+    return new Tensor(v, gv);
+  });
+}
+
+const fmt = (t: Tensor) => `${t.dtype}${fmtShape(t.shape)}`;
+
+/** The dtype a JS number or boolean takes next to a tensor of dtype `other` (weak typing). */
+function weakDType(x: number | boolean, other: DType): DType {
+  if (typeof x === 'boolean') return other === 'bool' ? 'bool' : other;
+  if (!Number.isInteger(x) || other === 'f32') return 'f32';
+  return other === 'bool' ? 'i32' : other;
+}
+
+export function scalarTensor(x: number | boolean, dtype: DType): Tensor {
+  return new Tensor(constant(typeof x === 'boolean' ? (x ? 1 : 0) : x, dtype));
+}
+
+export function toTensor(x: TensorLike, like: DType, op: string): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number' || typeof x === 'boolean') return scalarTensor(x, weakDType(x, like));
+  throw new LazygradError(`${op}: expected a Tensor, number or boolean operand, got ${typeof x}`);
+}
+
+function castValue(v: Value, d: DType): Value {
+  return v.dtype === d ? v : emit('cast', [v], { dtype: d });
+}
+
+/** Broadcasts a value to `shape` with explicit reshape + expand. */
+export function broadcastValue(v: Value, shape: readonly number[]): Value {
+  let cur = v;
+  if (cur.shape.length < shape.length) cur = emit('reshape', [cur], { shape: [...Array(shape.length - cur.shape.length).fill(1), ...cur.shape] });
+  if (cur.shape.some((d, i) => d !== shape[i])) cur = emit('expand', [cur], { shape: [...shape] });
+  return cur;
+}
+
+/** Broadcast for elementwise primitives: a 0-d operand broadcasts implicitly in the IR. */
+function operand(v: Value, shape: readonly number[]): Value {
+  return v.shape.length === 0 ? v : broadcastValue(v, shape);
+}
+
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or';
+const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+
+export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) a = toTensor(a, 'f32', op);
+  const ta = a instanceof Tensor ? a : toTensor(a, (b as Tensor)._dtype, op);
+  const tb = toTensor(b, ta._dtype, op);
+  if (!(a instanceof Tensor)) {
+    // a number on the left: its weak type follows the tensor on the right.
+    return binaryTensors(op, toTensor(a, tb._dtype, op), tb);
+  }
+  return binaryTensors(op, ta, tb);
+}
+
+function binaryTensors(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape);
+  if (!shape) throw new ShapeError(`${op}: cannot broadcast shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} (operands ${fmt(a)} and ${fmt(b)})`);
+  let dt = promote(a._dtype, b._dtype);
+  if (op === 'div' || op === 'pow') dt = 'f32';
+  else if (op === 'and' || op === 'or') dt = 'bool';
+  else if (!COMPARISONS.has(op) && dt === 'bool') dt = 'i32';
+  return apply(op, [a, b], (x, y) => emit(op, [operand(castValue(x, dt), shape), operand(castValue(y, dt), shape)]));
+}
+
+type UnaryOp = 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not';
+const FLOAT_ONLY = new Set(['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']);
+
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  let dt: DType = x._dtype;
+  if (op === 'not') dt = 'bool';
+  else if (FLOAT_ONLY.has(op)) dt = 'f32';
+  else if (dt === 'bool') dt = 'i32';
+  return apply(op, [x], (v) => emit(op, [castValue(v, dt)]));
+}
+
+export function cast(x: Tensor, dtype: PublicDType): Tensor {
+  const d = parseDType(dtype, 'cast');
+  return apply('cast', [x], (v) => castValue(v, d));
+}
+
+export function relu(x: Tensor): Tensor {
+  // where(x > 0, x, 0): gradient 0 at 0, as PyTorch and JAX.
+  return where(x.gt(0), x, 0);
+}
+
+export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
+  const tc0 = toTensor(c, 'bool', 'where');
+  const tc = tc0._dtype === 'bool' ? tc0 : tc0.ne(0);
+  let ta: Tensor, tb: Tensor;
+  if (a instanceof Tensor) {
+    ta = a;
+    tb = toTensor(b, a._dtype, 'where');
+  } else if (b instanceof Tensor) {
+    tb = b;
+    ta = toTensor(a, b._dtype, 'where');
+  } else {
+    ta = toTensor(a, 'f32', 'where');
+    tb = toTensor(b, ta._dtype, 'where');
+  }
+  const s1 = broadcastShapes(tc.shape, ta.shape);
+  const shape = s1 && broadcastShapes(s1, tb.shape);
+  if (!shape) throw new ShapeError(`where: cannot broadcast shapes ${fmtShape(tc.shape)}, ${fmtShape(ta.shape)} and ${fmtShape(tb.shape)}`);
+  const dt = promote(ta._dtype, tb._dtype);
+  return apply('where', [tc, ta, tb], (c2, x, y) =>
+    emit('where', [operand(c2, shape), operand(castValue(x, dt), shape), operand(castValue(y, dt), shape)]));
+}
+
+// ---- reductions ----
+
+export function normAxes(x: Tensor, axis: Axis, op: string): number[] {
+  const nd = x.ndim;
+  if (axis === undefined || axis === null) return Array.from({ length: nd }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  const out = guard(op, () => list.map((a) => {
+    if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${typeof a}`);
+    return normAxis(a, nd, op);
+  }));
+  if (new Set(out).size !== out.length) throw new ShapeError(`${op}: repeated axis in ${JSON.stringify(list)} for shape ${fmtShape(x.shape)}`);
+  return out.sort((p, q) => p - q);
+}
+
+export function sum(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
+  const axes = normAxes(x, axis, 'sum');
+  const dt: DType = x._dtype === 'bool' ? 'i32' : x._dtype;
+  return apply('sum', [x], (v) => emit('sum', [castValue(v, dt)], { axes, keepdims: !!keepdims }));
+}
+
+export function mean(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
+  const axes = normAxes(x, axis, 'mean');
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  return sum(cast(x, 'float32'), axes, keepdims).div(count);
+}
+
+export function max(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
+  const axes = normAxes(x, axis, 'max');
+  const empty = axes.find((a) => x.shape[a] === 0);
+  if (empty !== undefined) throw new ShapeError(`max: cannot reduce the empty axis ${empty} of shape ${fmtShape(x.shape)}`);
+  if (x._dtype === 'bool') return cast(max(cast(x, 'int32'), axes, keepdims), 'bool');
+  return apply('max', [x], (v) => emit('max', [v], { axes, keepdims: !!keepdims }));
+}
+
+export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
+  const axes = normAxes(x, axis, 'min');
+  if (axes.some((a) => x.shape[a] === 0)) throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
+  if (x._dtype === 'bool') return cast(min(cast(x, 'int32'), axes, keepdims), 'bool');
+  return max(x.neg(), axes, keepdims).neg();
+}
+
+export function argmax(x: Tensor, axis: number | undefined, keepdims: boolean): Tensor {
+  if (axis === undefined || axis === null) return argmax(x.reshape([-1]), 0, false);
+  const ax = guard('argmax', () => normAxis(axis, x.ndim, 'argmax'));
+  const n = x.shape[ax];
+  if (n === 0) throw new ShapeError(`argmax: cannot reduce the empty axis ${ax} of shape ${fmtShape(x.shape)}`);
+  const xs = stopGradient(x._dtype === 'bool' ? cast(x, 'int32') : x);
+  const m = max(xs, ax, true);
+  const idx = new Tensor(emit('iota', [], { shape: x.shape, axis: ax }));
+  // First index attaining the maximum: min over candidates, written as -max(-c).
+  const cand = where(xs.eq(m), idx, n);
+  return max(cand.neg(), ax, keepdims).neg();
+}
+
+/** The max over `axis` with keepdims, cut from the gradient (a shift that cancels in softmax and logsumexp). */
+function stableShift(x: Tensor, axes: number[]): Tensor {
+  const m = stopGradient(max(x, axes, true));
+  // An all -inf (or +inf) row would give inf - inf; shift by 0 there instead.
+  return where(m.abs().eq(Infinity), 0, m);
+}
+
+export function softmax(x: Tensor, axis: number): Tensor {
+  const axes = normAxes(x, axis, 'softmax');
+  const e = x.sub(stableShift(x, axes)).exp();
+  return e.div(e.sum(axes, true));
+}
+
+export function logSoftmax(x: Tensor, axis: number): Tensor {
+  const axes = normAxes(x, axis, 'logSoftmax');
+  const z = x.sub(stableShift(x, axes));
+  return z.sub(z.exp().sum(axes, true).log());
+}
+
+export function logsumexp(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
+  const axes = normAxes(x, axis, 'logsumexp');
+  const m = stableShift(x, axes);
+  const r = x.sub(m).exp().sum(axes, true).log().add(m);
+  return keepdims ? r : r.squeeze(axes);
+}
+
+export function stopGradient(x: Tensor): Tensor {
+  x._check('stopGradient');
+  return new Tensor(emit('detach', [x._v]));
+}
+
+// ---- movement ----
+
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d))) {
+    throw new ShapeError(`reshape: shape must be an array of integers, got ${JSON.stringify(shape)}`);
+  }
+  const free = shape.filter((d) => d === -1).length;
+  if (free > 1) throw new ShapeError(`reshape: only one -1 is allowed, got ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`);
+  if (shape.some((d) => d < -1)) throw new ShapeError(`reshape: negative dimension in ${fmtShape(shape)}`);
+  let target = [...shape];
+  if (free) {
+    const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    if (known === 0 || x.size % known !== 0) {
+      throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    }
+    target = shape.map((d) => (d === -1 ? x.size / known : d));
+  }
+  if (sizeOf(target) !== x.size) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements)`);
+  return apply('reshape', [x], (v) => emit('reshape', [v], { shape: target }));
+}
+
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const nd = x.ndim;
+  const p = perm ? [...perm].map((a) => (Number.isInteger(a) && a < 0 ? a + nd : a)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
+  if (!isPermutation(p, nd)) throw new ShapeError(`transpose: ${JSON.stringify(perm)} is not a permutation of the axes of shape ${fmtShape(x.shape)}`);
+  return apply('transpose', [x], (v) => emit('permute', [v], { perm: p }));
+}
+
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const target = broadcastShapes(x.shape, shape);
+  if (!target || target.length !== shape.length || target.some((d, i) => d !== shape[i] && shape[i] !== -1)) {
+    throw new ShapeError(`expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  }
+  const full = shape.map((d, i) => (d === -1 ? target[i] : d));
+  return apply('expand', [x], (v) => broadcastValue(v, full));
+}
+
+export function squeeze(x: Tensor, axis: Axis): Tensor {
+  let axes: number[];
+  if (axis === undefined || axis === null) axes = x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+  else {
+    axes = normAxes(x, axis, 'squeeze');
+    const bad = axes.find((a) => x.shape[a] !== 1);
+    if (bad !== undefined) throw new ShapeError(`squeeze: axis ${bad} of shape ${fmtShape(x.shape)} has size ${x.shape[bad]}, expected 1`);
+  }
+  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+}
+
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  const ax = guard('unsqueeze', () => normAxis(axis, x.ndim + 1, 'unsqueeze'));
+  const s = x.shape;
+  s.splice(ax, 0, 1);
+  return reshape(x, s);
+}
+
+export function slice(x: Tensor, starts: readonly (number | null | undefined)[], ends?: readonly (number | null | undefined)[], steps?: readonly (number | null | undefined)[]): Tensor {
+  const nd = x.ndim;
+  for (const [name, arr] of [['starts', starts], ['ends', ends], ['steps', steps]] as const) {
+    if (arr !== undefined && (!Array.isArray(arr) || arr.length > nd)) {
+      throw new ShapeError(`slice: ${name} must be an array of at most ${nd} entries (one per axis of ${fmtShape(x.shape)}), got ${JSON.stringify(arr)}`);
+    }
+  }
+  const st: number[] = [], sp: number[] = [], shape: number[] = [];
+  for (let d = 0; d < nd; d++) {
+    const n = x.shape[d];
+    const step = steps?.[d] ?? 1;
+    if (!Number.isInteger(step) || step === 0) throw new ShapeError(`slice: step ${step} on axis ${d} of shape ${fmtShape(x.shape)} (steps must be non-zero integers)`);
+    // numpy/Python slice semantics: negative indices count from the end, bounds clamp.
+    const norm = (i: number | null | undefined, dflt: number, lo: number, hi: number) => {
+      if (i === undefined || i === null) return dflt;
+      if (!Number.isInteger(i)) throw new ShapeError(`slice: index ${i} on axis ${d} is not an integer`);
+      const j = i < 0 ? i + n : i;
+      return Math.min(Math.max(j, lo), hi);
+    };
+    let start: number, stop: number;
+    if (step > 0) {
+      start = norm(starts[d], 0, 0, n);
+      stop = norm(ends?.[d], n, 0, n);
+    } else {
+      start = norm(starts[d], n - 1, -1, n - 1);
+      stop = norm(ends?.[d], -1, -1, n - 1);
+      if (ends?.[d] !== undefined && ends?.[d] !== null && (ends[d] as number) < -n) stop = -1;
+    }
+    const len = Math.max(0, Math.ceil((stop - start) / step));
+    st.push(len === 0 ? 0 : start);
+    sp.push(step);
+    shape.push(len);
+  }
+  return apply('slice', [x], (v) => emit('slice', [v], { starts: st, steps: sp, shape }));
+}
+
+export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value: number): Tensor {
+  if (!Array.isArray(pads) || pads.length !== x.ndim || !pads.every((p) => Array.isArray(p) && p.length === 2 && p.every((q) => Number.isInteger(q) && q >= 0))) {
+    throw new ShapeError(`pad: expected one [before, after] pair of non-negative integers per axis of ${fmtShape(x.shape)}, got ${JSON.stringify(pads)}`);
+  }
+  if (typeof value !== 'number') throw new DTypeError(`pad: value must be a number, got ${typeof value}`);
+  return apply('pad', [x], (v) => emit('pad', [v], { pads: pads.map((p) => [p[0], p[1]]), value }));
+}
+
+export function concat(ts: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => t instanceof Tensor)) throw new ShapeError('concat: expected a non-empty array of tensors');
+  const nd = ts[0].ndim;
+  if (nd === 0) throw new ShapeError('concat: cannot concatenate 0-d tensors (use stack)');
+  const ax = guard('concat', () => normAxis(axis, nd, 'concat'));
+  for (const t of ts) {
+    if (t.ndim !== nd || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
+      throw new ShapeError(`concat: shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} must match except on axis ${ax}`);
+    }
+  }
+  const dt = ts.map((t) => t._dtype).reduce(promote);
+  return apply('concat', ts, (...vs) => emit('concat', vs.map((v) => castValue(v, dt)), { axis: ax }));
+}
+
+export function stack(ts: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(ts as unknown) || ts.length === 0) throw new ShapeError('stack: expected a non-empty array of tensors');
+  const nd = ts[0].ndim;
+  for (const t of ts as Tensor[]) if (t.ndim !== nd || t.shape.some((d, i) => d !== ts[0].shape[i])) {
+    throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
+  }
+  const ax = guard('stack', () => normAxis(axis, nd + 1, 'stack'));
+  return concat(ts.map((t) => t.unsqueeze(ax)), ax);
+}
+
+export function oneHot(x: Tensor, depth: number): Tensor {
+  if (x._dtype !== 'i32') throw new DTypeError(`oneHot: expected an int32 tensor of class indices, got ${fmt(x)}`);
+  if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError(`oneHot: depth must be a positive integer, got ${depth}`);
+  const shape = [...x.shape, depth];
+  const idx = new Tensor(emit('iota', [], { shape, axis: shape.length - 1 }));
+  return cast(x.unsqueeze(-1).eq(idx), 'float32');
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (!(b instanceof Tensor)) throw new LazygradError(`matmul: expected a Tensor operand, got ${typeof b}`);
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(-1) : b;
+  const [m, k] = a2.shape.slice(-2);
+  const [k2, n] = b2.shape.slice(-2);
+  if (k !== k2) throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`);
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  if (!batch) throw new ShapeError(`matmul: batch dimensions of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`);
+  const dt = promote(a._dtype, b._dtype) === 'f32' ? 'f32' : 'i32';
+  const nb = batch.length;
+  const bidx = Array.from({ length: nb }, (_, i) => i);
+  let out = apply('matmul', [a2, b2], (x, y) => {
+    const xa = broadcastValue(castValue(x, dt), [...batch, m, k]);
+    const ya = broadcastValue(castValue(y, dt), [...batch, k, n]);
+    return emit('dot', [xa, ya], { batch: [bidx, bidx], contract: [[nb + 1], [nb]] });
+  });
+  if (a.ndim === 1) out = out.squeeze(-2);
+  if (b.ndim === 1) out = out.squeeze(-1);
+  return out;
+}
+

@@ -1,0 +1,50 @@
+/**
+ * Realisation: runs the pending graph behind some tensors through the
+ * compile pipeline and the current backend, then points each tensor at its
+ * result buffer (dropping the graph behind it, so nothing is recomputed and
+ * eager loops do not grow graphs).
+ */
+import { type Node, type Value, LazygradError, bufferLeaf, graphFrom } from '../ir';
+import type { TypedArray } from '../backends/backend';
+import { compileGraph, runProgram } from './compile';
+import { currentBackend, settings } from './settings';
+import { Storage } from './storage';
+import type { Tensor } from './tensor';
+
+function reachesParam(values: readonly Value[]): boolean {
+  const seen = new Set<Node>();
+  const stack = values.map((v) => v.node);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === 'param') return true;
+    for (const v of n.inputs) stack.push(v.node);
+  }
+  return false;
+}
+
+export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
+  for (const t of ts) t._check(what);
+  const pending = ts.filter((t) => t._v.node.op !== 'buffer');
+  if (!pending.length) return;
+  const values = [...new Set(pending.map((t) => t._v))];
+  if (reachesParam(values)) {
+    throw new LazygradError(`${what}: cannot read the values of a tensor while it is being traced (inside jit or grad); return it from the function instead`);
+  }
+  const g = graphFrom('anonymous', [], values);
+  const backend = currentBackend();
+  const prog = compileGraph(g, { backend, fusion: settings.fusion });
+  const outs = runProgram(prog, g, [], (n) => (n.data as Storage).on(backend, what));
+  const byValue = new Map<Value, Value>();
+  values.forEach((v, i) => byValue.set(v, bufferLeaf(v.dtype, v.shape, new Storage(backend, outs[i]))));
+  for (const t of pending) t._v = byValue.get(t._v)!;
+}
+
+/** A copy of a tensor's values on the host. */
+export function readTensor(t: Tensor, what: string): TypedArray {
+  realizeTensors([t], what);
+  const s = t._storage!;
+  s.check(what);
+  return s.backend.download(s.buf).slice();
+}

@@ -1,0 +1,339 @@
+import { describe, it, expect } from 'vitest';
+import * as lg from '../../src/index';
+
+/**
+ * Runs `fn` (which must contain only the offending call: operands are built
+ * beforehand) and checks that it throws a LazygradError at once, that no
+ * TypeError/RangeError escaped, and that the message matches every pattern.
+ */
+function expectLgError(fn: () => unknown, ...patterns: RegExp[]): Error {
+  let err: unknown = undefined;
+  let threw = false;
+  try {
+    fn();
+  } catch (e) {
+    threw = true;
+    err = e;
+  }
+  expect(threw, 'expected the call itself to throw (not later, at realisation)').toBe(true);
+  const name = err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err);
+  expect(err instanceof lg.LazygradError, `expected a LazygradError, got ${name}`).toBe(true);
+  expect(err instanceof TypeError, `a TypeError escaped: ${name}`).toBe(false);
+  expect(err instanceof RangeError, `a RangeError escaped: ${name}`).toBe(false);
+  const msg = (err as Error).message;
+  expect(typeof msg).toBe('string');
+  expect(msg.length).toBeGreaterThan(0);
+  for (const p of patterns) expect(msg, `message ${JSON.stringify(msg)}`).toMatch(p);
+  return err as Error;
+}
+
+const f32 = (shape: number[]) => lg.zeros(shape);
+
+describe('LazygradError', () => {
+  it('is exported and is an Error subclass', () => {
+    expect(typeof lg.LazygradError).toBe('function');
+    const e = (() => {
+      try {
+        f32([2, 3]).add(f32([4]));
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    })();
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toBeInstanceOf(lg.LazygradError);
+  });
+});
+
+describe('broadcast shape mismatch in binary ops', () => {
+  const a = () => f32([2, 3]);
+  const b = () => f32([4]);
+  for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne']) {
+    it(`${op} [2,3] with [4]`, () => {
+      const x = a();
+      const y = b();
+      expectLgError(() => (x as any)[op](y), new RegExp(op, 'i'), /2\D+3/, /4/);
+    });
+  }
+  it('add [2,3,5] with [3,4] names both shapes', () => {
+    const x = f32([2, 3, 5]);
+    const y = f32([3, 4]);
+    expectLgError(() => x.add(y), /add/i, /2\D+3\D+5/, /3\D+4/);
+  });
+  it('mismatch is reported at the call even for lazy operands', () => {
+    const x = f32([2, 3]).exp().mul(2);
+    const y = f32([3, 2]).add(1);
+    expectLgError(() => x.sub(y), /sub/i, /2\D+3/, /3\D+2/);
+  });
+  it('where with incompatible shapes', () => {
+    const c = lg.zeros([2, 3], { dtype: 'bool' });
+    const x = f32([4]);
+    const y = f32([2, 3]);
+    expectLgError(() => lg.where(c, x, y), /where/i, /2\D+3/, /4/);
+  });
+});
+
+describe('matmul', () => {
+  it('inner-dimension mismatch', () => {
+    const x = f32([2, 3]);
+    const y = f32([4, 5]);
+    expectLgError(() => x.matmul(y), /matmul|dot/i, /2\D+3/, /4\D+5/);
+  });
+  it('1-D inner mismatch', () => {
+    const x = f32([3]);
+    const y = f32([4]);
+    expectLgError(() => x.matmul(y), /matmul|dot/i, /3/, /4/);
+  });
+  it('batch dims that do not broadcast', () => {
+    const x = f32([2, 3, 4]);
+    const y = f32([3, 4, 5]);
+    expectLgError(() => x.matmul(y), /matmul|dot/i, /2\D+3\D+4/, /3\D+4\D+5/);
+  });
+  it('0-d operand', () => {
+    const x = f32([]);
+    const y = f32([3, 4]);
+    expectLgError(() => x.matmul(y), /matmul|dot/i);
+  });
+});
+
+describe('bad axis', () => {
+  const x = () => f32([2, 3]);
+  it('sum axis 2 of a rank-2 tensor', () => {
+    const t = x();
+    expectLgError(() => t.sum(2), /sum/i, /2/);
+  });
+  it('sum axis -3 of a rank-2 tensor', () => {
+    const t = x();
+    expectLgError(() => t.sum(-3), /sum/i, /-3/);
+  });
+  it('sum with an axis list containing a bad axis', () => {
+    const t = x();
+    expectLgError(() => t.sum([0, 5]), /sum/i, /5/);
+  });
+  it('mean / max / min bad axis', () => {
+    const t = x();
+    expectLgError(() => t.mean(3), /mean|sum/i, /3/);
+    expectLgError(() => t.max(2), /max/i, /2/);
+    expectLgError(() => t.min(-4), /min/i, /-4/);
+  });
+  it('softmax / logSoftmax / logsumexp bad axis', () => {
+    const t = x();
+    expectLgError(() => t.softmax(2), /softmax|max/i, /2/);
+    expectLgError(() => t.logSoftmax(-3), /softmax|max/i, /-3/);
+    expectLgError(() => t.logsumexp(5), /logsumexp|max/i, /5/);
+  });
+  it('argmax bad axis', () => {
+    const t = x();
+    expectLgError(() => t.argmax(2), /argmax|max/i, /2/);
+  });
+  it('squeeze bad axis', () => {
+    const t = f32([1, 3]);
+    expectLgError(() => t.squeeze(2), /squeeze/i, /2/);
+    expectLgError(() => t.squeeze(-3), /squeeze/i, /-3/);
+  });
+  it('unsqueeze bad axis (valid range is -3..2 for rank 2)', () => {
+    const t = x();
+    expectLgError(() => t.unsqueeze(3), /unsqueeze/i, /3/);
+    expectLgError(() => t.unsqueeze(-4), /unsqueeze/i, /-4/);
+  });
+  it('concat / stack bad axis', () => {
+    const a = x();
+    const b = x();
+    expectLgError(() => lg.concat([a, b], 2), /concat/i, /2/);
+    expectLgError(() => lg.stack([a, b], 3), /stack|unsqueeze|concat/i, /3/);
+  });
+});
+
+describe('squeeze of a non-1 axis', () => {
+  it('squeeze(0) of [2,3]', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.squeeze(0), /squeeze/i, /2\D+3/);
+  });
+  it('squeeze(-1) of [1,3]', () => {
+    const t = f32([1, 3]);
+    expectLgError(() => t.squeeze(-1), /squeeze/i, /1\D+3/);
+  });
+});
+
+describe('reshape', () => {
+  it('wrong size', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.reshape([4, 2]), /reshape/i, /2\D+3/, /4\D+2/);
+  });
+  it('wrong size from a lazy expression', () => {
+    const t = f32([2, 3]).add(1);
+    expectLgError(() => t.reshape([7]), /reshape/i, /2\D+3/, /7/);
+  });
+  it('two -1', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.reshape([-1, -1]), /reshape/i, /-1/);
+  });
+  it('-1 that cannot be inferred', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.reshape([-1, 4]), /reshape/i, /2\D+3/);
+  });
+  it('negative size other than -1', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.reshape([-2, -3]), /reshape/i);
+  });
+});
+
+describe('bad permutation', () => {
+  const t = () => f32([2, 3, 4]);
+  it('repeated axis', () => {
+    const x = t();
+    expectLgError(() => x.transpose([0, 0, 1]), /transpose|permute/i, /0\D+0\D+1/);
+  });
+  it('too short', () => {
+    const x = t();
+    expectLgError(() => x.transpose([1, 0]), /transpose|permute/i, /1\D+0/);
+  });
+  it('out of range', () => {
+    const x = t();
+    expectLgError(() => x.transpose([0, 1, 3]), /transpose|permute/i, /0\D+1\D+3/);
+  });
+});
+
+describe('slice', () => {
+  it('step 0', () => {
+    const x = f32([2, 3]);
+    expectLgError(() => x.slice([0, 0], [2, 3], [1, 0]), /slice/i, /step/i);
+  });
+});
+
+describe('expand / pad / concat / stack shape errors', () => {
+  it('expand to an incompatible shape', () => {
+    const x = f32([2, 3]);
+    expectLgError(() => x.expand([4, 3]), /expand/i, /2\D+3/, /4\D+3/);
+  });
+  it('pad with the wrong number of pairs', () => {
+    const x = f32([2, 3]);
+    expectLgError(() => x.pad([[1, 1]]), /pad/i);
+  });
+  it('concat of mismatched shapes', () => {
+    const a = f32([2, 3]);
+    const b = f32([2, 4]);
+    expectLgError(() => lg.concat([a, b], 0), /concat/i, /2\D+3/, /2\D+4/);
+  });
+  it('concat of different ranks', () => {
+    const a = f32([2, 3]);
+    const b = f32([3]);
+    expectLgError(() => lg.concat([a, b], 0), /concat/i, /2\D+3/);
+  });
+  it('stack of mismatched shapes', () => {
+    const a = f32([2, 3]);
+    const b = f32([3, 2]);
+    expectLgError(() => lg.stack([a, b], 0), /stack|concat/i, /2\D+3/, /3\D+2/);
+  });
+  it('conv2d channel mismatch', () => {
+    const x = f32([1, 3, 5, 5]);
+    const w = f32([2, 4, 3, 3]);
+    expectLgError(() => lg.conv2d(x, w));
+  });
+});
+
+describe('tensor() from bad nested arrays', () => {
+  it('ragged nested array', () => {
+    expectLgError(() => lg.tensor([[1, 2], [3]]));
+  });
+  it('ragged at depth', () => {
+    expectLgError(() => lg.tensor([[[1], [2]], [[3], [4, 5]]]));
+  });
+  it('mixed depth (number next to array)', () => {
+    expectLgError(() => lg.tensor([[1, 2], 3] as any));
+  });
+  it('non-numeric entries', () => {
+    expectLgError(() => lg.tensor([1, 'a'] as any));
+    expectLgError(() => lg.tensor([[1, 2], [3, null]] as any));
+    expectLgError(() => lg.tensor([1, undefined] as any));
+    expectLgError(() => lg.tensor([{}, 2] as any));
+  });
+  it('non-numeric scalar', () => {
+    expectLgError(() => lg.tensor('3' as any));
+  });
+});
+
+describe('dtype misuse', () => {
+  it('unknown dtype names', () => {
+    expectLgError(() => lg.zeros([2], { dtype: 'float64' as any }), /float64/);
+    expectLgError(() => lg.tensor([1, 2], { dtype: 'int8' as any }), /int8/);
+    const t = f32([2]);
+    expectLgError(() => t.cast('complex64' as any), /complex64/);
+  });
+});
+
+describe('creation misuse', () => {
+  it('negative or fractional dimension', () => {
+    expectLgError(() => lg.zeros([2, -1]), /-1/);
+    expectLgError(() => lg.ones([2.5]), /2\.5/);
+  });
+  it('arange with step 0', () => {
+    expectLgError(() => lg.arange(0, 5, 0), /arange/i);
+  });
+});
+
+describe('settings', () => {
+  it('unknown backend name', () => {
+    expectLgError(() => lg.setBackend('nosuchbackend' as any), /nosuchbackend/);
+    expect(lg.getBackend()).toBe('js');
+  });
+});
+
+describe('item()', () => {
+  it('on more than one element', () => {
+    const t = f32([2, 3]);
+    expectLgError(() => t.item(), /item/i, /2\D+3/);
+  });
+  it('on a 1-D tensor of two elements', () => {
+    const t = lg.tensor([1, 2]);
+    expectLgError(() => t.item(), /item/i, /2/);
+  });
+});
+
+describe('disposed tensors', () => {
+  it('reading a disposed tensor', () => {
+    const t = lg.tensor([1, 2, 3]);
+    t.realize();
+    t.dispose();
+    expectLgError(() => t.toArray(), /dispos/i);
+    expectLgError(() => t.dataSync(), /dispos/i);
+    expectLgError(() => t.item(), /dispos/i);
+  });
+  it('building on a disposed tensor', () => {
+    const t = lg.tensor([1, 2, 3]);
+    t.dispose();
+    expectLgError(() => t.add(1), /dispos/i);
+    const u = lg.tensor([4, 5, 6]);
+    expectLgError(() => u.mul(t), /dispos/i);
+  });
+  it('data() of a disposed tensor rejects (or throws) with a LazygradError', async () => {
+    const t = lg.tensor([1, 2, 3]);
+    t.dispose();
+    let err: unknown;
+    try {
+      await t.data();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(lg.LazygradError);
+    expect((err as Error).message).toMatch(/dispos/i);
+  });
+  it('disposing does not affect other tensors', () => {
+    const t = lg.tensor([1, 2, 3]);
+    const u = t.add(1);
+    u.realize();
+    t.dispose();
+    expect(u.toArray()).toEqual([2, 3, 4]);
+  });
+});
+
+describe('errors leave the library usable', () => {
+  it('a failed op does not poison later work', () => {
+    const x = f32([2, 3]);
+    expectLgError(() => x.add(f32([4])));
+    expect(x.add(1).toArray()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+  });
+});
