@@ -164,4 +164,6 @@ export interface BackendLimits {
   readonly maxKernelInputs: number;
   /** Whether one kernel may run several reductions (loop backends hoist them per row). */
   readonly multiReduceKernels: boolean;
+  /** Whether `random` must be its own kernel, which the backend evaluates on the host. */
+  readonly randomOnHost?: boolean;
 }

@@ -20,6 +20,7 @@
  *       any second reduction, or one whose result is broadcast, in a kernel;
  *     - a kernel reading more buffers than the backend allows: the inlined
  *       producer that reads the most buffers is materialised.
+ *     - on a backend that evaluates `random` on the host, it is its own kernel.
  *  6. A chain of inlined nodes deeper than MAX_INLINE_DEPTH is cut: deep
  *     expressions compile slowly (and gpu.js rejects them).
  *  On loop backends a reduction broadcast back over its row (softmax's max
@@ -55,6 +56,7 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
     return { graph: g, roots: g.nodes.filter((n) => roots.has(n)) };
   }
   for (const n of outputs) roots.add(n);
+  if (opts.limits.randomOnHost) for (const n of g.nodes) if (n.op === 'random') roots.add(n);
   proposeRoots(g, roots);
   // Rule 5: lower each kernel and materialise what it cannot hold well.
   for (let round = 0; round < 1000; round++) {
