@@ -65,6 +65,8 @@ export interface PlanBuffer {
   readonly source?: number;
   /** Storage slot after buffer reuse: buffers with equal slots share memory. */
   slot?: number;
+  /** An output written in place into this donated input buffer. */
+  aliasOf?: number;
 }
 
 export interface PlanScalar {
@@ -166,4 +168,6 @@ export interface BackendLimits {
   readonly multiReduceKernels: boolean;
   /** Whether `random` must be its own kernel, which the backend evaluates on the host. */
   readonly randomOnHost?: boolean;
+  /** Whether a kernel may overwrite a donated input it reads at the element it writes. */
+  readonly inPlaceWithinKernel?: boolean;
 }

@@ -13,7 +13,7 @@ export interface ParseOptions {
 export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   const cursor = { i: 0 };
-  const g = parseBody(lines, cursor, opts);
+  const g = parseBody(lines, cursor, opts, new Map());
   if (cursor.i !== lines.length) throw new GraphError(`parse: unexpected text after the graph: '${lines[cursor.i]}'`);
   return g;
 }
@@ -25,7 +25,10 @@ function fail(line: string, why: string): never {
 function parseType(s: string, line: string): TensorType {
   const m = /^(\w+)\[([\d,\s]*)\]$/.exec(s.trim());
   if (!m || !isDType(m[1])) fail(line, `bad type '${s}'`);
-  const dims = m[2].trim() === '' ? [] : m[2].split(',').map((d) => Number(d));
+  const parts = m[2].trim() === '' ? [] : m[2].split(',').map((d) => d.trim());
+  // `f32[2,,3]` would otherwise read as f32[2,0,3].
+  if (parts.some((d) => d === '')) fail(line, `bad type '${s}'`);
+  const dims = parts.map(Number);
   return { dtype: m[1] as DType, shape: dims };
 }
 
@@ -36,6 +39,69 @@ function parseNumber(s: string, line: string): number {
   const v = Number(s);
   if (s === '' || Number.isNaN(v)) fail(line, `bad number '${s}'`);
   return v;
+}
+
+/**
+ * An attribute value: JSON, plus the number tokens `inf`, `-inf` and `nan`
+ * that the printer writes for non-finite numbers. Undefined when malformed.
+ */
+function parseAttrValue(text: string): AttrValue | undefined {
+  const s = text.trim();
+  let i = 0;
+  const ws = () => {
+    while (i < s.length && /\s/.test(s[i])) i++;
+  };
+  const value = (): AttrValue => {
+    ws();
+    const c = s[i];
+    if (c === '[' || c === '{') {
+      const close = c === '[' ? ']' : '}';
+      const arr: AttrValue[] = [];
+      const obj: Record<string, AttrValue> = {};
+      i++;
+      ws();
+      if (s[i] === close) {
+        i++;
+        return c === '[' ? arr : obj;
+      }
+      for (;;) {
+        if (c === '[') arr.push(value());
+        else {
+          ws();
+          const key = value();
+          if (typeof key !== 'string') throw new Error('key');
+          ws();
+          if (s[i++] !== ':') throw new Error(':');
+          obj[key] = value();
+        }
+        ws();
+        const sep = s[i++];
+        if (sep === close) return c === '[' ? arr : obj;
+        if (sep !== ',') throw new Error(',');
+      }
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < s.length && s[j] !== '"') j += s[j] === '\\' ? 2 : 1;
+      const str = JSON.parse(s.slice(i, j + 1)) as string;
+      i = j + 1;
+      return str;
+    }
+    const m = /^(-?inf|nan|true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)/.exec(s.slice(i));
+    if (!m) throw new Error('token');
+    i += m[0].length;
+    const w = m[0];
+    if (w === 'true' || w === 'false') return w === 'true';
+    if (w === 'null') return null;
+    return w === 'inf' ? Infinity : w === '-inf' ? -Infinity : w === 'nan' ? NaN : Number(w);
+  };
+  try {
+    const v = value();
+    ws();
+    return i === s.length ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits on commas that are not nested in brackets or strings. */
@@ -61,9 +127,11 @@ function splitTop(s: string): string[] {
   return parts.map((p) => p.trim()).filter((p) => p.length);
 }
 
-function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions): Graph {
+/** `buffers` maps `#k` to its data across the whole text (bodies included), so one buffer stays one. */
+function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions, buffers: Map<number, unknown>): Graph {
   const header = lines[cursor.i++] ?? '';
-  const hm = /^graph\s+([\w.$-]+)\((.*)\)\s*\{$/.exec(header);
+  // Any name without parentheses: graphs are named after JS functions ('bound f', ...).
+  const hm = /^graph\s+([^()]*?)\((.*)\)\s*\{$/.exec(header);
   if (!hm) fail(header, 'expected `graph name(params) {`');
   const env = new Map<string, Value>();
   const params: Node[] = [];
@@ -73,6 +141,7 @@ function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions): 
     const ty = parseType(pm[2], header);
     const node = makeNode('param', [], { dtype: ty.dtype, shape: [...ty.shape] });
     params.push(node);
+    if (env.has(pm[1])) fail(header, `${pm[1]} is defined twice`);
     env.set(pm[1], node.out);
   }
   const nodes: Node[] = [];
@@ -102,11 +171,9 @@ function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions): 
       for (const kv of splitTop(rest.slice(brace + 1, -1))) {
         const k = kv.indexOf('=');
         if (k < 0) fail(line, `bad attribute '${kv}'`);
-        try {
-          attrs[kv.slice(0, k).trim()] = JSON.parse(kv.slice(k + 1));
-        } catch {
-          fail(line, `bad attribute value '${kv}'`);
-        }
+        const value = parseAttrValue(kv.slice(k + 1));
+        if (value === undefined) fail(line, `bad attribute value '${kv}'`);
+        attrs[kv.slice(0, k).trim()] = value;
       }
       rest = rest.slice(0, brace).trim();
     }
@@ -122,12 +189,14 @@ function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions): 
       const bm = ref && /^#(\d+)$/.exec(ref);
       if (!bm || declared.length !== 1) fail(line, 'buffer needs `#k` and one type');
       const k = Number(bm[1]);
-      data = opts.buffers ? opts.buffers[k] : { buffer: k };
+      if (opts.buffers && k >= opts.buffers.length) fail(line, `no data for buffer #${k} (${opts.buffers.length} given)`);
+      if (!buffers.has(k)) buffers.set(k, opts.buffers ? opts.buffers[k] : { buffer: k });
+      data = buffers.get(k);
       attrs.dtype = declared[0].dtype;
       attrs.shape = [...declared[0].shape];
     }
     const inputs = words.map((w) => lookup(w, line));
-    const body = op === 'vjp' ? parseBody(lines, cursor, opts) : undefined;
+    const body = op === 'vjp' ? parseBody(lines, cursor, opts, buffers) : undefined;
     let node: Node;
     try {
       node = makeNode(op, inputs, attrs as Attrs, body, data);
@@ -138,7 +207,10 @@ function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions): 
     const want = declared.map(fmtType).join(', ');
     if (got !== want) fail(line, `declared type ${want} but the op gives ${got}`);
     if (lhs.length !== node.outs.length) fail(line, `${lhs.length} names for ${node.outs.length} outputs`);
-    lhs.forEach((n, i) => env.set(n, node.outs[i]));
+    lhs.forEach((n, i) => {
+      if (env.has(n)) fail(line, `${n} is defined twice`);
+      env.set(n, node.outs[i]);
+    });
     nodes.push(node);
   }
 }

@@ -18,7 +18,17 @@ export function fmtNumber(v: number): string {
   return String(v);
 }
 
-function fmtAttr(v: AttrValue): string {
+/**
+ * JSON, except that numbers print as `fmtNumber` does: JSON.stringify would
+ * turn -inf (maxPool2d's pad value) and nan into `null`, and -0 into `0`.
+ */
+export function fmtAttr(v: AttrValue): string {
+  if (typeof v === 'number') return fmtNumber(v);
+  if (Array.isArray(v)) return `[${v.map(fmtAttr).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as { readonly [k: string]: AttrValue };
+    return `{${Object.keys(o).map((k) => `${JSON.stringify(k)}:${fmtAttr(o[k])}`).join(',')}}`;
+  }
   return JSON.stringify(v);
 }
 

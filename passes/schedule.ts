@@ -4,14 +4,20 @@
  * a later kernel's output of the same dtype and size takes over its storage
  * slot. Graph outputs get slots of their own, since they outlive the plan.
  */
-import type { Graph, Kernel, KernelPlan, Node, PlanBuffer, PlanScalar } from '../ir';
+import type { Expr, Graph, Idx, Kernel, KernelPlan, Node, PlanBuffer, PlanScalar } from '../ir';
 import { byteSize, sym } from '../ir';
+
+const { flatIndex } = sym;
 import type { FusionResult } from './fuse';
 import { KernelLowering } from './lower-expr';
 
 export interface ScheduleOptions {
   /** Reuse dead temporaries' storage (default true). */
   readonly reuse?: boolean;
+  /** Parameters whose buffers the caller donates: outputs may be written into them in place. */
+  readonly donated?: ReadonlySet<number>;
+  /** Whether a kernel may write a donated buffer it also reads (loop backends: yes; one-pass GPU kernels: no). */
+  readonly inPlaceWithinKernel?: boolean;
 }
 
 /** The constant nodes of a graph in order; plan scalars refer to this list. */
@@ -79,7 +85,53 @@ export function schedule(fused: FusionResult, opts: ScheduleOptions = {}): Kerne
   for (const [b, i] of lastUse) if (buffers[b].role === 'temp') frees[i].push(b);
 
   assignSlots(buffers, kernels, frees, opts.reuse ?? true);
+  if (opts.donated?.size) assignDonations(buffers, kernels, opts.donated, opts.inPlaceWithinKernel ?? false);
   return { buffers, scalars, kernels, frees, outputs: g.outputs.map((v) => rootBuffer.get(v.node)!), captures };
+}
+
+/**
+ * In-place updates: an output may take over a donated input of the same
+ * dtype and size when every read of that input happens before the write:
+ * all readers run earlier, or the writing kernel is the last reader and
+ * reads it only at the element it writes (p - lr * g), which a loop backend
+ * may do in place.
+ */
+function assignDonations(buffers: PlanBuffer[], kernels: readonly Kernel[], donated: ReadonlySet<number>, inPlaceWithinKernel: boolean): void {
+  const lastRead = new Map<number, number>();
+  kernels.forEach((k, i) => k.inputs.forEach((b) => lastRead.set(b, i)));
+  const free = buffers.filter((b) => b.role === 'input' && donated.has(b.source!));
+  kernels.forEach((k, i) => {
+    for (const o of k.outputs) {
+      const out = buffers[o.buffer];
+      if (out.role !== 'output') continue;
+      const pick = free.findIndex((inp) => {
+        if (inp.dtype !== out.dtype || inp.size !== out.size) return false;
+        const last = lastRead.get(inp.id) ?? -1;
+        if (last < i) return true;
+        if (last > i || !inPlaceWithinKernel) return false;
+        const slot = k.inputs.indexOf(inp.id);
+        return readsOnlyAt(o.expr, slot, flatIndex(k.vars.map(sym.idxVar), k.shape));
+      });
+      if (pick >= 0) {
+        out.aliasOf = free[pick].id;
+        free.splice(pick, 1);
+      }
+    }
+  });
+}
+
+/** Whether every load of input `slot` in `e` is at index `at` (and none sits inside a reduction). */
+function readsOnlyAt(e: Expr, slot: number, at: Idx): boolean {
+  const seen = new Set<Expr>();
+  const ok = (x: Expr, inReduce: boolean): boolean => {
+    if (seen.has(x)) return true;
+    seen.add(x);
+    if (x.k === 'load') return x.input !== slot || (x.at === at && !inReduce);
+    if (x.k === 'op') return x.args.every((a) => ok(a, inReduce));
+    if (x.k === 'reduce') return ok(x.body, true);
+    return true;
+  };
+  return ok(e, false);
 }
 
 /** Storage slots: a kernel's temporary output may take the slot of a dead temporary of equal dtype and size. */

@@ -9,7 +9,12 @@
 import { type Node, type Value, emit, type Graph, shapesEqual } from '../ir';
 import { rewrite } from './rewrite';
 
-const isConst = (v: Value, c: number) => v.node.op === 'const' && v.node.attrs.value === c;
+/** Whether `v` is the constant `c`, possibly broadcast by reshape/expand. */
+function isConst(v: Value, c: number): boolean {
+  let n = v.node;
+  while (n.op === 'reshape' || n.op === 'expand') n = n.inputs[0].node;
+  return n.op === 'const' && n.attrs.value === c;
+}
 const sameType = (a: Value, b: Value) => a.dtype === b.dtype && shapesEqual(a.shape, b.shape);
 
 function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {

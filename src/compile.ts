@@ -61,10 +61,12 @@ export interface CompileOptions {
   readonly fusion: boolean;
   /** Storage reuse between temporaries (default on). */
   readonly reuse?: boolean;
+  /** Donated parameter indices (jit's `donate`). */
+  readonly donated?: ReadonlySet<number>;
 }
 
 export function compileGraph(g: Graph, opts: CompileOptions): Program {
-  const key = `${opts.backend.mode}|${opts.fusion}|${opts.reuse ?? true}|${structuralKey(g)}`;
+  const key = `${opts.backend.mode}|${opts.fusion}|${opts.reuse ?? true}|${[...(opts.donated ?? [])]}|${structuralKey(g)}`;
   const hit = programCache.get(key);
   if (hit) return hit;
   const prog = buildProgram(g, opts);
@@ -83,7 +85,7 @@ function buildProgram(g: Graph, opts: CompileOptions): Program {
     },
   });
   const fused = fuse(optimized, { fusion: opts.fusion, limits: opts.backend.limits });
-  const plan = schedule(fused, { reuse: opts.reuse ?? true });
+  const plan = schedule(fused, { reuse: opts.reuse ?? true, donated: opts.donated, inPlaceWithinKernel: opts.backend.limits.inPlaceWithinKernel });
   const compiled = opts.backend.compile(plan);
   if (settings.debug >= 3) for (const s of compiled.sources) console.log(`--- kernel ${s.name} ---\n${s.source}`);
   const leaves = graphLeaves(g);
@@ -133,11 +135,20 @@ export function programStats(p: Program): { nodes: number; kernels: number; byte
   return { nodes: p.optimized.nodes.length, kernels: p.plan.kernels.length, bytes: peakBytes(p.plan) };
 }
 
+/** The scalar values and captured leaves a program needs from a graph of its structure. */
+export function programInputs(p: Program, g: Graph): { scalars: number[]; captures: Node[] } {
+  const leaves = graphLeaves(g);
+  const scalars = p.plan.scalars.map((s, i) => (p.scalarSources[i] >= 0 ? (leaves.consts[p.scalarSources[i]].attrs.value as number) : s.value));
+  return { scalars, captures: p.captureSources.map((i) => leaves.buffers[i]) };
+}
+
 /** Runs a program for a graph of its structure: params' buffers, then the graph's own constants and captures. */
 export function runProgram(p: Program, g: Graph, params: readonly DeviceBuffer[], captureBuffer: (n: Node) => DeviceBuffer, donated?: ReadonlySet<number>): DeviceBuffer[] {
-  const leaves = g === p.graph ? graphLeaves(p.graph) : graphLeaves(g);
-  const scalars = p.plan.scalars.map((s, i) => (p.scalarSources[i] >= 0 ? (leaves.consts[p.scalarSources[i]].attrs.value as number) : s.value));
-  const captures = p.captureSources.map((i) => captureBuffer(leaves.buffers[i]));
+  const { scalars, captures } = programInputs(p, g);
+  return runPrepared(p, params, captures.map(captureBuffer), scalars, donated);
+}
+
+export function runPrepared(p: Program, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], donated?: ReadonlySet<number>): DeviceBuffer[] {
   const onKernel = settings.debug >= 1 ? debugLine : undefined;
   return p.backend.run(p.compiled, params, captures, scalars, { onKernel, donated });
 }

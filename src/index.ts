@@ -7,3 +7,7 @@ export { grad, valueAndGrad, vjp, checkGrad } from './autograd';
 export { setBackend, getBackend, backendInfo, setFusion, getFusion, setDebug } from './settings';
 export { LazygradError, ShapeError, DTypeError, GraphError } from '../ir';
 export type { PublicDType as DType } from '../ir';
+export { jit, makeIR, type JitOptions, type Lowered, type Stage } from './jit';
+export * as nn from './nn';
+export * as optim from './optim';
+export { treeMap } from './tree-util';

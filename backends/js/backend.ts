@@ -30,7 +30,7 @@ const kernelCache = new Map<string, KernelFn>();
 
 export class JsBackend implements Backend {
   readonly name = 'js';
-  readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true };
+  readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true };
   readonly mode: string;
   private compiles = 0;
   /** Free temporaries by `dtype:size`, reused across runs. */
@@ -80,7 +80,9 @@ export class JsBackend implements Backend {
     for (const b of plan.buffers) {
       if (b.role === 'input') arrays[b.id] = (params[b.source!] as JsBuffer).data;
       else if (b.role === 'capture') arrays[b.id] = (captures[b.source!] as JsBuffer).data;
-      else if (b.role === 'output') arrays[b.id] = arrayFor(b.dtype, b.size, this.float64);
+      else if (b.role === 'output') {
+        arrays[b.id] = b.aliasOf !== undefined && opts.donated?.has(plan.buffers[b.aliasOf].source!) ? arrays[b.aliasOf] : arrayFor(b.dtype, b.size, this.float64);
+      }
       else {
         let arr = slots.get(b.slot!);
         if (!arr) {

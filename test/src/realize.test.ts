@@ -199,3 +199,26 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
     expect(x.toArray()).toEqual([1, 2, 3]);
   });
 });
+
+describe('very deep graphs', () => {
+  it('a 3000-step lazy chain realised once does not overflow the stack', () => {
+    let x = lg.tensor([1, -1]);
+    let ref = [1, -1];
+    for (let i = 0; i < 3000; i++) {
+      x = x.mul(0.999).add(0.001);
+      ref = ref.map((v) => v * 0.999 + 0.001);
+    }
+    R.expectClose(x, ref, 1e-4, 1e-5);
+  });
+
+  it('2000 eager realised steps with a reduction each step', () => {
+    let x = lg.tensor([[1, 2], [3, 4]]);
+    for (let i = 0; i < 2000; i++) {
+      x = x.sub(x.mean()).mul(1.0001).add(x.mean());
+      x.realize();
+    }
+    // mean is preserved (2.5) and deviations grow by 1.0001^2000
+    const g = Math.pow(1.0001, 2000);
+    R.expectClose(x, [[2.5 - 1.5 * g, 2.5 - 0.5 * g], [2.5 + 0.5 * g, 2.5 + 1.5 * g]], 1e-3, 1e-3);
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * jit: traces a function once per input signature (pytree structure, every
+ * leaf's shape and dtype, number kinds, static argument values) into one
+ * graph, compiles it through the pass pipeline to a kernel plan, and on
+ * later calls with the same signature runs the cached plan directly: no
+ * retracing and no graph walks on the hot path.
+ */
+import { type Node, LazygradError, graphFrom, graphToDot, param, printGraph, type Graph } from '../ir';
+import type { DeviceBuffer } from '../backends/backend';
+import { compileGraph, fusedText, kernelsText, programInputs, programStats, runPrepared, type Program } from './compile';
+import { rngState } from './creation';
+import { flattenTree, treeDefKey, unflattenTree, type TreeDef } from './pytree';
+import { type BackendName, backendByName, settings } from './settings';
+import { Storage } from './storage';
+import { Tensor } from './tensor';
+import { isTracing, withTrace, type Trace } from './trace';
+import { bufferLeaf } from '../ir';
+import { realizeTensors } from './realize';
+
+export interface JitOptions {
+  fusion?: boolean;
+  backend?: BackendName;
+  /** Argument indices whose tensors' buffers may be reused for outputs. */
+  donate?: number | number[];
+  /** Argument indices that are part of the signature (axes, shapes, flags). */
+  static?: number | number[];
+}
+
+export type Stage = 'traced' | 'grad' | 'optimized' | 'fused' | 'kernels';
+
+export interface Lowered {
+  ir(stage?: Stage): string;
+  dot(stage?: Stage): string;
+  stats(): { nodes: number; kernels: number; bytes: number };
+}
+
+type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface ArgLeaf {
+  /** Argument index it came from. */
+  readonly arg: number;
+  readonly kind: 'tensor' | 'number';
+}
+
+interface Entry {
+  readonly prog: Program;
+  readonly graph: Graph;
+  readonly leaves: readonly ArgLeaf[];
+  readonly outDef: TreeDef;
+  readonly outCount: number;
+  readonly rngDraws: number;
+  readonly usesRng: boolean;
+  readonly scalars: readonly number[];
+  readonly captures: readonly Node[];
+  /** Parameter indices whose buffers are donated. */
+  readonly donatedParams: ReadonlySet<number>;
+}
+
+const asList = (x: number | number[] | undefined) => (x === undefined ? [] : typeof x === 'number' ? [x] : x);
+
+export interface Jitted extends Fn {
+  lower(...args: unknown[]): Lowered;
+  /** How many times the function has been traced (a test and debugging aid). */
+  readonly traceCount: number;
+}
+
+export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
+  if (typeof f !== 'function') throw new LazygradError('jit: expected a function');
+  const statics = new Set(asList(opts.static));
+  const donate = new Set(asList(opts.donate));
+  const cache = new Map<string, Entry>();
+  let traces = 0;
+
+  const backendName = () => opts.backend ?? settings.backendName;
+  const fusion = () => opts.fusion ?? settings.fusion;
+
+  /** Flattens the arguments; returns the cache signature and the dynamic leaves. */
+  const analyse = (args: unknown[]) => {
+    const sig: string[] = [backendName(), String(fusion()), String(args.length)];
+    const leaves: { arg: number; value: Tensor | number }[] = [];
+    const defs: TreeDef[] = [];
+    args.forEach((a, i) => {
+      if (statics.has(i)) {
+        let key: string;
+        try {
+          key = JSON.stringify(a);
+        } catch {
+          throw new LazygradError(`jit: static argument ${i} must be JSON-serialisable (a number, string, array or plain object)`);
+        }
+        sig.push(`s${i}=${key}`);
+        defs.push({ kind: 'leaf' });
+        return;
+      }
+      const { leaves: ls, def } = flattenTree(a);
+      defs.push(def);
+      sig.push(treeDefKey(def));
+      for (const l of ls) {
+        if (l instanceof Tensor) {
+          l._check('jit');
+          sig.push(`${l._dtype}[${l._v.shape}]`);
+          leaves.push({ arg: i, value: l });
+        } else if (typeof l === 'number') {
+          sig.push(Number.isInteger(l) ? 'int' : 'float');
+          leaves.push({ arg: i, value: l });
+        } else if (typeof l === 'boolean' || typeof l === 'string') {
+          sig.push(`=${JSON.stringify(l)}`);
+        } else {
+          throw new LazygradError(`jit: argument ${i} holds a ${typeof l}; arguments must be tensors, numbers or pytrees of them (mark other values static)`);
+        }
+      }
+    });
+    return { sig: sig.join('|'), leaves, defs };
+  };
+
+  const trace = (args: unknown[], a: ReturnType<typeof analyse>): Entry => {
+    traces++;
+    const params: Node[] = [];
+    const argLeaves: ArgLeaf[] = [];
+    const donatedParams = new Set<number>();
+    let li = 0;
+    const tracedArgs = args.map((arg, i) => {
+      if (statics.has(i)) return arg;
+      const { leaves, def } = flattenTree(arg);
+      return unflattenTree(def, leaves.map((l) => {
+        if (l instanceof Tensor) {
+          if (donate.has(i)) donatedParams.add(params.length);
+          const p = param(l._v.dtype, l._v.shape);
+          params.push(p);
+          argLeaves.push({ arg: a.leaves[li++].arg, kind: 'tensor' });
+          return new Tensor(p.out);
+        }
+        if (typeof l === 'number') {
+          // Numbers are weakly typed 0-d inputs: integers as int32, others float32.
+          const p = param(Number.isInteger(l) ? 'i32' : 'f32', []);
+          params.push(p);
+          argLeaves.push({ arg: a.leaves[li++].arg, kind: 'number' });
+          return new Tensor(p.out);
+        }
+        return l;
+      }));
+    });
+    const tr: Trace = { kind: 'jit', rngOffset: 0 };
+    const result = withTrace(tr, () => f(...tracedArgs));
+    const fo = flattenTree(result);
+    const outs = fo.leaves.map((l) => {
+      if (!(l instanceof Tensor)) throw new LazygradError(`jit: the function must return tensors or pytrees of tensors, got a ${typeof l}`);
+      return l._v;
+    });
+    if (tr.rngKey) params.push(tr.rngKey);
+    let graph: Graph;
+    try {
+      graph = graphFrom(f.name || 'anonymous', params, outs);
+    } catch (e) {
+      throw new LazygradError(`jit: the function's results depend on values traced elsewhere (${(e as Error).message})`);
+    }
+    const backend = backendByName(backendName());
+    const prog = compileGraph(graph, { backend, fusion: fusion(), donated: donatedParams });
+    const { scalars, captures } = programInputs(prog, graph);
+    return {
+      prog, graph, leaves: argLeaves, outDef: fo.def, outCount: outs.length, rngDraws: tr.rngOffset, usesRng: !!tr.rngKey,
+      scalars, captures, donatedParams,
+    };
+  };
+
+  const entryFor = (args: unknown[]) => {
+    const a = analyse(args);
+    let e = cache.get(a.sig);
+    if (!e) {
+      e = trace(args, a);
+      cache.set(a.sig, e);
+    }
+    return { e, a };
+  };
+
+  const call = (...args: unknown[]) => {
+    if (isTracing()) return f(...args); // nested jit: inline into the enclosing trace
+    const { e, a } = entryFor(args);
+    const backend = e.prog.backend;
+    const tensors = a.leaves.map((l) => l.value).filter((v): v is Tensor => v instanceof Tensor);
+    realizeTensors(tensors, 'jit');
+    const params: DeviceBuffer[] = a.leaves.map((l, i) => {
+      const v = l.value;
+      if (v instanceof Tensor) return v._storage!.on(backend, 'jit');
+      return backend.upload(e.leaves[i].kind === 'number' && Number.isInteger(v) ? 'i32' : 'f32', [v]);
+    });
+    if (e.usesRng) {
+      const rng = rngState();
+      params.push(backend.upload('i32', [rng.seed, rng.counter]));
+      rng.counter = (rng.counter + e.rngDraws) | 0;
+    }
+    const captures = e.captures.map((n) => (n.data as Storage).on(backend, 'jit'));
+    const outs = runPrepared(e.prog, params, captures, e.scalars, e.donatedParams);
+    // Donated tensors are spent: their buffers may now hold outputs.
+    a.leaves.forEach((l, i) => {
+      if (e.donatedParams.has(i) && l.value instanceof Tensor) l.value._storage!.release('donated');
+    });
+    const results = outs.map((b, i) => {
+      const v = e.graph.outputs[i];
+      return new Tensor(bufferLeaf(v.dtype, v.shape, new Storage(backend, b)));
+    });
+    return unflattenTree(e.outDef, results);
+  };
+
+  const lower = (...args: unknown[]): Lowered => {
+    const { e } = entryFor(args);
+    const p = e.prog;
+    const graphs: Record<string, Graph> = { traced: e.graph, grad: p.grad, optimized: p.optimized };
+    return {
+      ir: (stage: Stage = 'optimized') => {
+        if (stage in graphs) return printGraph(graphs[stage]);
+        if (stage === 'fused') return fusedText(p);
+        if (stage === 'kernels') return kernelsText(p);
+        throw new LazygradError(`lower().ir: unknown stage '${stage}' (expected traced, grad, optimized, fused or kernels)`);
+      },
+      dot: (stage: Stage = 'optimized') => {
+        if (stage in graphs) return graphToDot(graphs[stage]);
+        if (stage === 'fused' || stage === 'kernels') return kernelsDot(p);
+        throw new LazygradError(`lower().dot: unknown stage '${stage}'`);
+      },
+      stats: () => programStats(p),
+    };
+  };
+
+  Object.defineProperty(call, 'traceCount', { get: () => traces });
+  return Object.assign(call, { lower }) as unknown as F & Jitted;
+}
+
+/** The kernel graph as DOT: kernels as boxes, buffers as edges. */
+function kernelsDot(p: Program): string {
+  const lines = ['digraph kernels {', '  node [shape=box, fontname="monospace", fontsize=10];'];
+  const producer = new Map<number, string>();
+  p.plan.buffers.forEach((b) => {
+    if (b.role === 'input' || b.role === 'capture') {
+      lines.push(`  b${b.id} [label="${b.role} b${b.id}\\n${b.dtype}[${b.shape}]", shape=ellipse];`);
+      producer.set(b.id, `b${b.id}`);
+    }
+  });
+  p.plan.kernels.forEach((k, i) => {
+    lines.push(`  k${i} [label="${k.name}\\n[${k.ops.join(', ')}]\\n[${k.shape}]"];`);
+    k.inputs.forEach((b) => lines.push(`  ${producer.get(b)} -> k${i};`));
+    k.outputs.forEach((o) => producer.set(o.buffer, `k${i}`));
+  });
+  p.plan.outputs.forEach((b, i) => lines.push(`  out${i} [shape=plaintext, label="out ${i}"];`, `  ${producer.get(b)} -> out${i};`));
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
+export function makeIR(f: Fn, opts: JitOptions = {}): (...args: unknown[]) => string {
+  return (...args: unknown[]) => jit(f, opts).lower(...args).ir('traced');
+}
