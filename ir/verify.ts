@@ -11,10 +11,14 @@ import { fmtType } from './printer';
 export function verifyGraph(g: Graph): void {
   const defined = new Set<Value>();
   const where = (n: Node, i: number) => `${g.name}: node ${i} (${n.op})`;
-  for (const p of g.params) {
+  g.params.forEach((p, i) => {
     if (p.op !== 'param') throw new GraphError(`${g.name}: parameter list holds a ${p.op} node`);
+    if (defined.has(p.out)) throw new GraphError(`${g.name}: parameter ${i} is listed twice`);
+    const want = OPS.param.infer([], p.attrs).map(fmtType).join(', ');
+    const got = p.types.map(fmtType).join(', ');
+    if (got !== want) throw new GraphError(`${g.name}: parameter ${i} has type ${got}, its attributes say ${want}`);
     defined.add(p.out);
-  }
+  });
   const seen = new Set<Node>();
   g.nodes.forEach((n, i) => {
     if (seen.has(n)) throw new GraphError(`${where(n, i)} appears twice (a cycle or duplicate)`);
@@ -29,7 +33,7 @@ export function verifyGraph(g: Graph): void {
       if (!defined.has(v)) {
         const later = g.nodes.indexOf(v.node);
         throw new GraphError(
-          later > i ? `${where(n, i)}: operand ${k} is defined later, by node ${later} (${v.node.op}): a cycle or bad order`
+          later >= i ? `${where(n, i)}: operand ${k} is defined later, by node ${later} (${v.node.op}): a cycle or bad order`
             : `${where(n, i)}: operand ${k} (${v.node.op}) is not defined in this graph (dangling reference)`,
         );
       }
@@ -43,7 +47,13 @@ export function verifyGraph(g: Graph): void {
     const got = n.types.map(fmtType).join(', ');
     const want = types.map(fmtType).join(', ');
     if (got !== want) throw new GraphError(`${where(n, i)}: has type ${got}, the op's rule gives ${want}`);
-    if (n.body) verifyGraph(n.body);
+    if (n.body) {
+      try {
+        verifyGraph(n.body);
+      } catch (e) {
+        throw new GraphError(`${where(n, i)}: in its body: ${(e as Error).message}`);
+      }
+    }
     n.outs.forEach((v) => defined.add(v));
   });
   g.outputs.forEach((v, k) => {

@@ -11,8 +11,10 @@
  *
  * A kernel whose innermost value is a sum of products that varies along the
  * last two output axes (a `dot`, with any fused prologue and epilogue) gets a
- * register-tiled loop instead: four output rows at a time, i-k-j order, rows
- * accumulated in float64 scratch rows, the epilogue applied per element.
+ * register-tiled loop instead: operands packed once per call (A as 4-row
+ * panels, B as 4-column panels, each prologue evaluated once per element),
+ * a 4x4 block of float64 accumulators held in locals over the reduction,
+ * then the epilogue applied per element.
  */
 import { type Expr, type Kernel, type LoopVar, exprArgs, freeVars, sym, type Idx } from '../../ir';
 
@@ -265,6 +267,8 @@ class KernelEmitter {
     const vM = k.vars[n - 2];
     const vN = k.vars[n - 1];
     if (vM.size < 4 || vN.size < 4) return undefined;
+    // Small products are not worth packing.
+    if (vM.size * vN.size < 256) return undefined;
     let found: (Expr & { k: 'reduce' }) | undefined;
     let other = false;
     const seen = new Set<Expr>();
@@ -301,71 +305,79 @@ class KernelEmitter {
     const vN = k.vars[n - 1];
     const M = vM.size;
     const N = vN.size;
-    const ROWS = 4;
-    for (let q = 0; q < ROWS; q++) this.preamble.push(`const acc${q} = new Float64Array(${N});`);
+    const rvars = t.r.vars;
+    const R = rvars.reduce((acc, x) => acc * x.size, 1);
+    const NP = Math.ceil(N / 4) * 4;
+    // Packed operands: B as panels of 4 columns (k-major), A as 4 rows (k-major).
+    this.preamble.push(`const PB = new Float64Array(${R * NP});`, `const PA = new Float64Array(${R * 4});`, 'const T = new Float64Array(16);');
     const outer = k.vars.slice(0, n - 2);
-    // Values that depend only on outer axes are computed once per outer iteration.
     const outerSet = new Set(outer);
+    // Values that depend only on outer axes are computed once per outer iteration.
     const hoist = new Map<Expr, string>();
-    const collect = (e: Expr, seen: Set<Expr>) => {
+    const seen = new Set<Expr>();
+    const collect = (e: Expr) => {
       if (seen.has(e) || e === t.r) return;
       seen.add(e);
       const fv = this.fv(e);
-      const onlyOuter = [...fv].every((x) => outerSet.has(x));
-      if (onlyOuter && (e.k === 'reduce' || (e.k === 'op' && fv.size > 0))) {
+      if (e.k === 'op' && fv.size > 0 && [...fv].every((x) => outerSet.has(x))) {
         hoist.set(e, `h${e.id}`);
         return;
       }
-      exprArgs(e).forEach((c) => collect(c, seen));
+      exprArgs(e).forEach(collect);
     };
-    const seen = new Set<Expr>();
-    for (const e of [t.a, t.b, k.outputs[0].expr]) collect(e, seen);
-    const outerStmts: string[] = [];
-    for (const [e, name] of hoist) {
-      outerStmts.push(`const ${name} = ${this.inline(e, defaultName, hoist)};`);
+    for (const e of [t.a, t.b, k.outputs[0].expr]) collect(e);
+    const names = (m: string, nn: string): Names => (x) => (x === vM ? m : x === vN ? nn : `i${x.id}`);
+    const reduceLoops = (body: string[]): string[] => {
+      const lines = ['let kk = 0;'];
+      rvars.forEach((x, d) => lines.push(`${'  '.repeat(d)}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`));
+      const ind = '  '.repeat(rvars.length);
+      lines.push(...body.map((l) => ind + l), `${ind}kk++;`);
+      for (let d = rvars.length - 1; d >= 0; d--) lines.push(`${'  '.repeat(d)}}`);
+      return ['{', ...lines.map((l) => '  ' + l), '}'];
+    };
+    const epilogue = (m: string, nn: string, acc: string) => {
+      const subst = new Map(hoist);
+      subst.set(t.r, acc);
+      const nm = names(m, nn);
+      return `out0[${renderIdx(this.outFlat, nm)}] = ${this.ref(k.outputs[0].expr, nm, subst)};`;
+    };
+    const body: string[] = [];
+    for (const [e, name] of hoist) body.push(`const ${name} = ${this.inline(e, defaultName, hoist)};`);
+    if (NP !== N) body.push('PB.fill(0);');
+    body.push(`for (let iN = 0; iN < ${N}; iN++) {`);
+    body.push(...reduceLoops([`PB[((iN >> 2) * ${R} + kk) * 4 + (iN & 3)] = ${this.inline(t.b, names('?', 'iN'), hoist)};`]).map((l) => '  ' + l));
+    body.push('}');
+    body.push(`for (let iM = 0; iM < ${M}; iM += 4) {`);
+    for (let q = 0; q < 4; q++) {
+      body.push(`  if (iM + ${q} < ${M}) {`);
+      body.push(...reduceLoops([`PA[kk * 4 + ${q}] = ${this.inline(t.a, names(`(iM + ${q})`, '?'), hoist)};`]).map((l) => '    ' + l));
+      body.push(`  } else for (let kk = 0; kk < ${R}; kk++) PA[kk * 4 + ${q}] = 0;`);
     }
-    const rowName = (q: number | 'row'): Names => (x) => (x === vM ? (q === 'row' ? 'iM' : `(iM + ${q})`) : x === vN ? 'iN' : `i${x.id}`);
-    const rvars = t.r.vars;
-    const rowsBlock = (rows: number): string[] => {
-      const lines: string[] = [];
-      const names = (q: number) => (rows === 1 ? rowName('row') : rowName(q));
-      for (let q = 0; q < rows; q++) lines.push(`acc${q}.fill(0);`);
-      let ind = '';
-      for (const x of rvars) {
-        lines.push(`${ind}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
-        ind += '  ';
-      }
-      for (let q = 0; q < rows; q++) lines.push(`${ind}const x${q} = ${this.inline(t.a, names(q), hoist)};`);
-      lines.push(`${ind}for (let iN = 0; iN < ${N}; iN++) {`);
-      lines.push(`${ind}  const y = ${this.inline(t.b, names(0), hoist)};`);
-      for (let q = 0; q < rows; q++) lines.push(`${ind}  acc${q}[iN] += x${q} * y;`);
-      lines.push(`${ind}}`);
-      for (let i = rvars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
-      for (let q = 0; q < rows; q++) {
-        const subst = new Map(hoist);
-        subst.set(t.r, `acc${q}[iN]`);
-        const nm = names(q);
-        lines.push(`for (let iN = 0; iN < ${N}; iN++) {`);
-        lines.push(`  out0[${renderIdx(this.outFlat, nm)}] = ${this.ref(k.outputs[0].expr, nm, subst)};`);
-        lines.push('}');
-      }
-      return lines;
-    };
+    const cs: string[] = [];
+    for (let q = 0; q < 4; q++) for (let c = 0; c < 4; c++) cs.push(`c${q}${c}`);
+    body.push(`  for (let jN = 0; jN < ${N}; jN += 4) {`);
+    body.push(`    let ${cs.map((c) => `${c} = 0`).join(', ')};`);
+    body.push(`    const base = (jN >> 2) * ${R * 4};`);
+    body.push(`    for (let kk = 0; kk < ${R}; kk++) {`);
+    body.push('      const pa = kk * 4, pb = base + kk * 4;');
+    body.push('      const a0 = PA[pa], a1 = PA[pa + 1], a2 = PA[pa + 2], a3 = PA[pa + 3];');
+    body.push('      const b0 = PB[pb], b1 = PB[pb + 1], b2 = PB[pb + 2], b3 = PB[pb + 3];');
+    for (let q = 0; q < 4; q++) body.push(`      ${[0, 1, 2, 3].map((c) => `c${q}${c} += a${q} * b${c};`).join(' ')}`);
+    body.push('    }');
+    body.push(`    if (iM + 4 <= ${M} && jN + 4 <= ${N}) {`);
+    for (let q = 0; q < 4; q++) for (let c = 0; c < 4; c++) body.push(`      ${epilogue(`(iM + ${q})`, `(jN + ${c})`, `c${q}${c}`)}`);
+    body.push('    } else {');
+    body.push(`      ${cs.map((c, i) => `T[${i}] = ${c};`).join(' ')}`);
+    body.push(`      for (let q = 0; q < Math.min(4, ${M} - iM); q++) for (let c = 0; c < Math.min(4, ${N} - jN); c++) {`);
+    body.push(`        ${epilogue('(iM + q)', '(jN + c)', 'T[q * 4 + c]')}`);
+    body.push('      }');
+    body.push('    }');
+    body.push('  }');
+    body.push('}');
     const lines: string[] = [];
-    let ind = '';
-    for (const x of outer) {
-      lines.push(`${ind}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
-      ind += '  ';
-    }
-    lines.push(...outerStmts.map((s) => ind + s));
-    lines.push(`${ind}let iM = 0;`);
-    lines.push(`${ind}for (; iM + ${ROWS} <= ${M}; iM += ${ROWS}) {`);
-    lines.push(...rowsBlock(ROWS).map((s) => ind + '  ' + s));
-    lines.push(`${ind}}`);
-    lines.push(`${ind}for (; iM < ${M}; iM++) {`);
-    lines.push(...rowsBlock(1).map((s) => ind + '  ' + s));
-    lines.push(`${ind}}`);
-    for (let i = outer.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    outer.forEach((x, d) => lines.push(`${'  '.repeat(d)}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`));
+    lines.push(...body.map((l) => '  '.repeat(outer.length) + l));
+    for (let d = outer.length - 1; d >= 0; d--) lines.push(`${'  '.repeat(d)}}`);
     return lines;
   }
 }
