@@ -2,8 +2,10 @@
 import type { Graph, Value } from './graph';
 import { attrText, fmtNumber, fmtType } from './printer';
 
+const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+
 export function graphToDot(g: Graph): string {
-  const lines = [`digraph "${g.name}" {`, '  node [shape=box, fontname="monospace", fontsize=10];'];
+  const lines = [`digraph "${esc(g.name)}" {`, '  node [shape=box, fontname="monospace", fontsize=10];'];
   let counter = 0;
   emitGraph(g, '  ');
   lines.push('}');
@@ -11,7 +13,6 @@ export function graphToDot(g: Graph): string {
 
   function emitGraph(graph: Graph, indent: string): Map<Value, string> {
     const ids = new Map<Value, string>();
-    const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     for (const p of graph.params) {
       const id = `n${counter++}`;
       ids.set(p.out, id);

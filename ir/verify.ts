@@ -14,7 +14,12 @@ export function verifyGraph(g: Graph): void {
   g.params.forEach((p, i) => {
     if (p.op !== 'param') throw new GraphError(`${g.name}: parameter list holds a ${p.op} node`);
     if (defined.has(p.out)) throw new GraphError(`${g.name}: parameter ${i} is listed twice`);
-    const want = OPS.param.infer([], p.attrs).map(fmtType).join(', ');
+    let want: string;
+    try {
+      want = OPS.param.infer([], p.attrs).map(fmtType).join(', ');
+    } catch (e) {
+      throw new GraphError(`${g.name}: parameter ${i}: ${(e as Error).message}`);
+    }
     const got = p.types.map(fmtType).join(', ');
     if (got !== want) throw new GraphError(`${g.name}: parameter ${i} has type ${got}, its attributes say ${want}`);
     defined.add(p.out);

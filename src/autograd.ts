@@ -62,19 +62,21 @@ function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux
       primals.push(leaf._v);
       const p = param(leaf._v.dtype, leaf._v.shape);
       params.push(p);
-      positions.push(k);
-      if (argnums.includes(ai)) {
+      // vjp differentiates every float leaf it is given; its other leaves get null.
+      const differentiated = argnums.includes(ai) && (leaf._v.dtype === 'f32' || what !== 'vjp');
+      positions.push(differentiated ? k : null);
+      if (differentiated) {
         if (leaf._v.dtype !== 'f32') throw new DTypeError(`${what}: cannot differentiate with respect to argument ${ai}, a ${leaf.dtype}${fmtShape(leaf.shape)} tensor (only float32)`);
         wrt.push(k);
       }
       return new Tensor(p.out);
     });
-    if (argnums.includes(ai)) argLeaves.push({ index: ai, def, leafPositions: positions });
+    if (argnums.includes(ai)) {
+      if (!positions.some((k) => k !== null)) throw new LazygradError(`${what}: argument ${ai} is not a tensor or pytree of tensors (got ${typeof arg}); pass it as a tensor to differentiate it`);
+      argLeaves.push({ index: ai, def, leafPositions: positions });
+    }
     return unflattenTree(def, newLeaves);
   });
-  for (const ai of argnums) {
-    if (!argLeaves.some((a) => a.index === ai)) throw new LazygradError(`${what}: argument ${ai} is not a tensor or pytree of tensors`);
-  }
   let result = withTrace({ kind: 'grad', rngOffset: 0 }, () => f(...tracedArgs));
   let aux: Traced['aux'];
   let auxLeaves: Value[] = [];
@@ -113,13 +115,14 @@ function applyVjp(t: Traced, cts: Value[]): { outs: Value[]; grads: Value[] } {
   return { outs: values.slice(0, nOut), grads: values.slice(nOut) };
 }
 
-/** Rebuilds the gradient pytrees of the argnums from per-primal gradients. */
-function gradTrees(t: Traced, grads: Value[]): unknown[] {
+/** Rebuilds the gradient pytrees of the argnums, in argnums order, from per-primal gradients. */
+function gradTrees(t: Traced, argnums: readonly number[], grads: Value[]): unknown[] {
   const byPrimal = new Map<number, Value>();
   t.wrt.forEach((k, i) => byPrimal.set(k, grads[i]));
-  return t.argLeaves.map(({ def, leafPositions }) =>
-    unflattenTree(def, leafPositions.map((k) => (k === null ? null : new Tensor(byPrimal.get(k)!)))),
-  );
+  return argnums.map((ai) => {
+    const { def, leafPositions } = t.argLeaves.find((a) => a.index === ai)!;
+    return unflattenTree(def, leafPositions.map((k) => (k === null ? null : new Tensor(byPrimal.get(k)!))));
+  });
 }
 
 export function grad(f: Fn, opts: GradOptions = {}): Fn {
@@ -135,7 +138,7 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
     const out = t.outLeaves[0];
     const seed = broadcastValue(constant(1, 'f32'), out.shape);
     const { outs, grads } = applyVjp(t, [seed]);
-    const trees = gradTrees(t, grads);
+    const trees = gradTrees(t, argnums, grads);
     const g = Array.isArray(opts.argnums) ? trees : trees[0];
     const value = new Tensor(outs[0]);
     if (t.aux) {
@@ -166,7 +169,7 @@ export function vjp(f: Fn, ...primals: unknown[]): [unknown, (ct: unknown) => un
       const v = tc._v.dtype === o.dtype ? tc._v : tc.cast(o.dtype === 'f32' ? 'float32' : o.dtype === 'i32' ? 'int32' : 'bool')._v;
       return broadcastValue(v, o.shape);
     });
-    const trees = gradTrees(t, applyVjp(t, cts).grads);
+    const trees = gradTrees(t, argnums, applyVjp(t, cts).grads);
     return primals.map((_, i) => {
       const j = argnums.indexOf(i);
       return j >= 0 ? trees[j] : null;

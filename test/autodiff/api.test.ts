@@ -36,6 +36,23 @@ describe('pytrees and argnums', () => {
     const g0 = lg.grad(loss)(params(), xs()) as { w: T; b: T };
     expectClose(g0.w, [5.5, 6.5, 7]);
   });
+  it('gradients come back in argnums order (also repeated)', () => {
+    const f = (a: T, b: T) => a.mul(a).add(b.mul(3)).sum();
+    const a = fromFlat([1, 2], [2]);
+    const b = fromFlat([5], []);
+    const [gb, ga] = lg.grad(f, { argnums: [1, 0] })(a, b) as T[];
+    expect(gb.shape).toEqual([]);
+    expectClose(gb, [6]);
+    expectClose(ga, [2, 4]);
+    const twice = lg.grad(f, { argnums: [0, 0] })(a, b) as T[];
+    expect(twice.length).toBe(2);
+    expectClose(twice[1], [2, 4]);
+  });
+  it('numbers inside a differentiated pytree get null', () => {
+    const g = lg.grad((p: { w: T; scale: number }) => p.w.mul(p.scale).sum())({ w: fromFlat([1, 2], [2]), scale: 3 }) as { w: T; scale: unknown };
+    expectClose(g.w, [3, 3]);
+    expect(g.scale).toBeNull();
+  });
   it('nested arrays and objects', () => {
     const f = (t: { a: [T, { c: T }] }) => t.a[0].mul(t.a[1].c).sum();
     const g = lg.grad(f)({ a: [fromFlat([1, 2], [2]), { c: fromFlat([3, 4], [2]) }] }) as { a: [T, { c: T }] };
@@ -94,6 +111,13 @@ describe('vjp', () => {
     expectClose(o.t[0], [1]);
     const [g] = vjpFn({ s: fromFlat([1, 2], [2]), t: [fromFlat([3], [])] }) as T[];
     expectClose(g, [1 + 3, 2 * Math.cos(1) + 3]);
+  });
+  it('int32 leaves inside a float pytree get null', () => {
+    const k = lg.tensor(Int32Array.from([2, 3]));
+    const [, vjpFn] = lg.vjp((p: { x: T; k: T }) => p.x.mul(p.k), { x: fromFlat([1, 1], [2]), k });
+    const [g] = vjpFn(fromFlat([1, 10], [2])) as { x: T; k: T | null }[];
+    expectClose(g.x, [2, 30]);
+    expect(g.k).toBeNull();
   });
   it('an int32 primal gets null', () => {
     const k = lg.tensor(Int32Array.from([2, 3]));
@@ -185,7 +209,9 @@ describe('errors', () => {
     const x = fromFlat([1], [1]);
     expect(() => lg.grad((x: T) => x.sum(), { argnums: 1 })(x)).toThrow(lg.LazygradError);
     expect(() => lg.valueAndGrad(42 as unknown as () => T)).toThrow(lg.LazygradError);
+    // A plain number cannot be differentiated: an error, not a silent null gradient.
     expect(() => lg.grad((x: unknown) => lg.tensor(1).mul(x as number))(3)).toThrow(lg.LazygradError);
+    expect(() => lg.grad((x: T, n: unknown) => x.mul(n as number).sum(), { argnums: [0, 1] })(x, 2)).toThrow(lg.LazygradError);
   });
   it('vjpFn with a cotangent of the wrong shape or count', () => {
     const [, vjpFn] = lg.vjp((x: T) => x.mul(2), fromFlat([1, 2], [2]));
