@@ -13,9 +13,11 @@
  *     materialised once, unless it is as cheap as a load (constants, iota).
  *  5. Lowering then checks what rules 1-4 proposed and materialises more,
  *     until nothing is left to fix:
- *     - a reduction nested in another reduction's loop that depends on the
- *       outer loop variables (it would be recomputed per iteration, e.g. a
- *       matmul feeding a matmul);
+ *     - on a loop backend, a reduction that would sit inside a loop it does
+ *       not depend on, even after hoisting (it would be recomputed per
+ *       iteration: a matmul feeding a matmul, a column sum broadcast over
+ *       rows); a row reduction broadcast along its own row is fine;
+ *     - a reduction evaluated at several indices in one kernel (once per use);
  *     - on a backend without multi-reduction kernels (one thread per element),
  *       any second reduction, or one whose result is broadcast, in a kernel;
  *     - a kernel reading more buffers than the backend allows: the inlined
@@ -126,6 +128,18 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
   const memo = new Map<Expr, Set<LoopVar>>();
   const reduces: Expr[] = [];
   const seen = new Set<string>();
+  const outIndex = new Map(vars.map((x, i) => [x, i]));
+  /** Loops a reduction sits in once hoisted as far out as its variables allow. */
+  const enclosingLoops = (r: Expr, chain: readonly Expr[]): LoopVar[] => {
+    const fv = freeVars(r, memo);
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const outer = chain[k];
+      if (outer.k === 'reduce' && outer.vars.some((x) => fv.has(x))) return [...enclosingLoops(outer, chain.slice(0, k)), ...outer.vars];
+    }
+    let deepest = -1;
+    for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
+    return vars.slice(0, deepest + 1);
+  };
   const walk = (e: Expr, enclosing: readonly Expr[]) => {
     const key = `${e.id}|${enclosing.map((r) => r.id).join(',')}`;
     if (seen.has(key)) return;
@@ -134,12 +148,21 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
       if (!reduces.includes(e)) reduces.push(e);
       const fv = freeVars(e, memo);
       const n = lowering.nodeOf.get(e);
-      if (n && n !== root && enclosing.some((outer) => outer.k === 'reduce' && outer.vars.some((x) => fv.has(x)))) out.add(n);
+      // Recomputed once per iteration of a loop it does not depend on: materialise it instead.
+      if (n && n !== root && limits.multiReduceKernels && enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x))) out.add(n);
     }
     const inner = e.k === 'reduce' ? [...enclosing, e] : enclosing;
     exprArgs(e).forEach((c) => walk(c, inner));
   };
   walk(expr, []);
+  // A reduction evaluated at several different indices in one kernel (say, a matmul read by
+  // both the max and the sum of a softmax) would run once per use: materialise it.
+  const uses = new Map<Node, number>();
+  for (const r of reduces) {
+    const n = lowering.nodeOf.get(r);
+    if (n && n !== root) uses.set(n, (uses.get(n) ?? 0) + 1);
+  }
+  for (const [n, count] of uses) if (count > 1) out.add(n);
   if (!limits.multiReduceKernels) {
     const broadcast = (r: Expr) => {
       const fv = freeVars(r, memo);

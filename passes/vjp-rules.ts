@@ -144,7 +144,8 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
   mul: ({ x, g }) => [unbroadcast(mul(g, x[1]), x[0].shape), unbroadcast(mul(g, x[0]), x[1].shape)],
   div: ({ x, y, g }) => [unbroadcast(div(g, x[1]), x[0].shape), unbroadcast(neg(div(mul(g, y), x[1])), x[1].shape)],
   pow: ({ x: [a, b], y, g }) => {
-    const da = mul(g, mul(b, emit('pow', [a, sub(b, f(1))])));
+    // d/da a^b = b a^(b-1); 0 where b = 0 (not 0 * inf at a = 0), as PyTorch and JAX.
+    const da = where(emit('eq', [b, f(0)]), f(0), mul(g, mul(b, emit('pow', [a, sub(b, f(1))]))));
     // d/db a^b = a^b log a; where a^b is 0 the product is 0 (not 0 * -inf).
     const db = where(emit('eq', [y, f(0)]), f(0), mul(g, mul(y, emit('log', [a]))));
     return [unbroadcast(da, a.shape), unbroadcast(broadcastTo(db, g.shape), b.shape)];

@@ -5,7 +5,7 @@
  * the autodiff pass to expand; outside any trace it is expanded at once and
  * the results are lazy tensors.
  */
-import { type Node, type Value, LazygradError, DTypeError, fmtShape, makeNode, param, constant } from '../ir';
+import { type Node, type Value, LazygradError, DTypeError, fmtShape, makeNode, param, constant, toPublic } from '../ir';
 import { expandVjp } from '../passes';
 import { broadcastValue } from './ops';
 import { flattenTree, unflattenTree, type TreeDef } from './pytree';
@@ -99,7 +99,7 @@ function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux
     if (outLeaves.length !== 1 || fo.def.kind !== 'leaf') throw new LazygradError(`${what}: the function must return one scalar tensor`);
     const o = outLeaves[0];
     if (o.shape.reduce((a, b) => a * b, 1) !== 1) throw new LazygradError(`${what}: the output has shape ${fmtShape(o.shape)}; grad needs a scalar output (use vjp for other shapes)`);
-    if (o.dtype !== 'f32') throw new DTypeError(`${what}: the output must be float32, got ${o.dtype}`);
+    if (o.dtype !== 'f32') throw new DTypeError(`${what}: the output must be float32, got ${toPublic(o.dtype)}`);
   }
   const { body, lifted } = makeBody(f.name || 'anonymous', params, [...outLeaves, ...auxLeaves]);
   return { primals, wrt, argLeaves, body, lifted, outDef: fo.def, outLeaves, aux };

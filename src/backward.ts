@@ -22,7 +22,11 @@ export function backward(loss: Tensor, cotangent?: TensorLike): void {
     if (c.shape.join() !== loss.shape.join()) throw new LazygradError(`backward: cotangent shape ${fmtShape(c.shape)} differs from the output shape ${fmtShape(loss.shape)}`);
     ct = broadcastValue(c.cast('float32')._v, loss.shape);
   }
-  const leaves: Node[] = graphFrom('backward', [], [loss._gv], true).nodes.filter((n) => gradLeafTensor(n)?.requiresGrad);
+  const reached = graphFrom('backward', [], [loss._gv], true).nodes;
+  if (reached.some((n) => n.op === 'param')) {
+    throw new LazygradError('backward: this tensor depends on values being traced (inside jit or grad); use grad or valueAndGrad there instead');
+  }
+  const leaves: Node[] = reached.filter((n) => gradLeafTensor(n)?.requiresGrad);
   if (!leaves.length) throw new LazygradError('backward: no tensor with requiresGrad: true is reachable');
   const params = leaves.map((n) => param(n.types[0].dtype, n.types[0].shape));
   const [out] = substitute([loss._gv], new Map(leaves.map((n, i) => [n, params[i].out])));

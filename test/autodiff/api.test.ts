@@ -136,6 +136,12 @@ describe('stopGradient / detach', () => {
     // Values are unchanged.
     expectClose(lg.stopGradient(x).mul(2), [2, 4, 6]);
   });
+  it('checkGrad differences in float64: exact for a quadratic', () => {
+    // A float32 central difference would be off by ~1e-4 here; float64 by ~1e-11.
+    const r = lg.checkGrad((x) => x.mul(x).sum(), [fromFlat([0.3, 1.7, -2.2, 5.5, 10.25, 3], [6])]);
+    expect(r.ok).toBe(true);
+    expect(r.maxAbsError).toBeLessThan(1e-8);
+  });
   it('checkGrad notices a gradient that stopGradient made wrong', () => {
     const r = lg.checkGrad((x) => x.detach().mul(x).sum(), [fromFlat([1, 2, 3], [3])]);
     expect(r.ok).toBe(false);
@@ -190,6 +196,18 @@ describe('errors', () => {
   it('grad of a non-scalar output', () => {
     expect(() => lg.grad((x: T) => x.mul(2))(fromFlat([1, 2], [2]))).toThrow(lg.LazygradError);
     expect(() => lg.grad((x: T) => x.mul(2))(fromFlat([1, 2], [2]))).toThrow(/scalar/);
+  });
+  it('grad of an int32 output names the public dtype', () => {
+    expect(() => lg.grad((x: T) => x.sum().cast('int32'))(fromFlat([1, 2], [2]))).toThrow(/float32, got int32/);
+  });
+  it('backward() on a tensor that depends on traced values', () => {
+    const inside = (y: T) => {
+      const x = lg.tensor([1, 2], { requiresGrad: true });
+      x.mul(y).sum().backward();
+      return y.sum();
+    };
+    expect(() => lg.grad(inside)(fromFlat([1, 1], [2]))).toThrow(lg.LazygradError);
+    expect(() => lg.grad(inside)(fromFlat([1, 1], [2]))).toThrow(/traced/);
   });
   it('grad with respect to an int32 argument', () => {
     const k = lg.tensor(Int32Array.from([1, 2]));

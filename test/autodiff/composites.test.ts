@@ -192,6 +192,14 @@ describe('subgradients at ties', () => {
     const x = fromFlat([1, 2, 3, 4, 9, 5, 6, 7, 8], [1, 1, 3, 3]);
     expectClose(lg.grad((x: lg.Tensor) => lg.maxPool2d(x, 2, { stride: 1 }).sum())(x), [0, 0, 0, 0, 4, 0, 0, 0, 0]);
   });
+  it('maxPool2d with padding: padded cells never take a share', () => {
+    // 2x2 input, kernel 2, padding 1: four windows, each holding one real element.
+    const x = fromFlat([1, 1, 1, 1], [1, 1, 2, 2]);
+    expectClose(lg.grad((x: lg.Tensor) => lg.maxPool2d(x, 2, { padding: 1 }).sum())(x), [1, 1, 1, 1]);
+    // kernel 3, stride 1, padding 1 on [[1,2],[3,4]]: all four windows pick the 4.
+    const y = fromFlat([1, 2, 3, 4], [1, 1, 2, 2]);
+    expectClose(lg.grad((x: lg.Tensor) => lg.maxPool2d(x, 3, { stride: 1, padding: 1 }).sum())(y), [0, 0, 0, 4]);
+  });
   it('relu has gradient 0 at exactly 0', () => {
     const x = fromFlat([-1, 0, 2, -0], [4]);
     expectClose(lg.grad((x: lg.Tensor) => x.relu().sum())(x), [0, 0, 1, 0]);

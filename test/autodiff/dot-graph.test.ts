@@ -8,7 +8,9 @@ import { describe, it, expect } from 'vitest';
 import { type Graph, type Attrs, graphFrom, makeNode, param } from '../../ir';
 import { autodiff, dce } from '../../passes';
 import * as lg from '../../src/index';
-import { fromFlat, rand, expectClose } from './helpers';
+import { compileGraph, runProgram } from '../../src/compile';
+import { backendByName } from '../../src/settings';
+import { fromFlat, rand, values, expectClose } from './helpers';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -71,5 +73,26 @@ describe('the gradient of dot is dots', () => {
     // d/da sum(a @ b) = rowsums of b broadcast over rows.
     const small = lg.grad((a: lg.Tensor) => a.matmul(fromFlat([1, 2, 3, 4, 5, 6], [2, 3])).sum())(rand([2, 2]));
     expectClose(small, [6, 15, 6, 15]);
+  });
+  it('the unexpanded vjp graph runs through the compile pipeline (autodiff as a pass) and gives G B^T, A^T G', () => {
+    const [m, k, n] = [5, 4, 3];
+    const g = dotVjpGraph([m, k], [k, n], { batch: [[], []], contract: [[1], [0]] });
+    const A = values([m, k], -1, 1, 1);
+    const B = values([k, n], -1, 1, 2);
+    const G = values([m, n], -1, 1, 3);
+    const js = backendByName('js');
+    const prog = compileGraph(g, { backend: js, fusion: true });
+    expect(prog.grad.nodes.some((nd) => nd.op === 'vjp')).toBe(false);
+    const outs = runProgram(prog, g, [A, B, G].map((d) => js.upload('f32', d)), () => {
+      throw new Error('no captures expected');
+    }).map((b) => Array.from(js.download(b)));
+    const at = (X: number[], cols: number, i: number, j: number) => X[i * cols + j];
+    const y: number[] = [], da: number[] = [], db: number[] = [];
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y.push(Array.from({ length: k }, (_, p) => at(A, k, i, p) * at(B, n, p, j)).reduce((a, c) => a + c));
+    for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) da.push(Array.from({ length: n }, (_, j) => at(G, n, i, j) * at(B, n, p, j)).reduce((a, c) => a + c));
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) db.push(Array.from({ length: m }, (_, i) => at(A, k, i, p) * at(G, n, i, j)).reduce((a, c) => a + c));
+    expectClose(outs[0], y, 1e-5, 1e-5, 'y');
+    expectClose(outs[1], da, 1e-5, 1e-5, 'da');
+    expectClose(outs[2], db, 1e-5, 1e-5, 'db');
   });
 });

@@ -244,6 +244,19 @@ describe('analytic gradients against hand-computed values', () => {
     expectClose(lg.grad((a: lg.Tensor, b: lg.Tensor) => a.pow(b).sum(), { argnums: 1 })(a, b), [0, 16 * Math.log(2)]);
     expectClose(lg.grad((a: lg.Tensor, b: lg.Tensor) => a.pow(b).sum())(a, b), [2, 32]);
   });
+  it('d/dx x^0 = 0 and d/dx x^b at x = 0 (no 0 * inf)', () => {
+    const x = fromFlat([0, 1, 2], [3]);
+    expectClose(lg.grad((x: lg.Tensor) => x.pow(0).sum())(x), [0, 0, 0]);
+    expectClose(lg.grad((x: lg.Tensor, b: lg.Tensor) => x.pow(b).sum())(x, fromFlat([0, 0, 2], [3])), [0, 0, 4]);
+    expectClose(lg.grad((x: lg.Tensor) => x.pow(2).sum())(x), [0, 2, 4]);
+    // d/db 0^b = 0 for b > 0.
+    expectClose(lg.grad((b: lg.Tensor) => lg.tensor(0).pow(b).sum())(fromFlat([1, 2], [2])), [0, 0]);
+  });
+  it('sign and comparisons pass no gradient', () => {
+    const x = fromFlat([-2, 3], [2]);
+    expectClose(lg.grad((x: lg.Tensor) => x.sign().mul(x).sum())(x), [-1, 1]);
+    expectClose(lg.grad((x: lg.Tensor) => x.gt(0).cast('float32').mul(x).sum())(x), [0, 1]);
+  });
   it('max reduction picks the argmax', () => {
     const x = fromFlat([1, 5, 2, 7, 0, 3], [2, 3]);
     expectClose(lg.grad((x: lg.Tensor) => x.max(1).sum())(x), [0, 1, 0, 1, 0, 0]);

@@ -1,0 +1,523 @@
+/**
+ * gpu.js code generation for one kernel of a plan.
+ *
+ * Each kernel becomes gpu.js kernel source (a `function` string) with one
+ * thread per output element over a flat 1-D output: `this.thread.x` is the
+ * flat index and the output's loop variables are recovered from it. gpu.js
+ * translates the source to GLSL, where every value is a float, so:
+ *  - Index arithmetic is float arithmetic on integers, exact below 2^24.
+ *    Floor division and modulo by a constant multiply by the reciprocal, floor,
+ *    and correct the quotient by one from the exact remainder (a plain
+ *    division can land just below a whole number and floor one short).
+ *  - int32 values travel as floats: exact below 2^24 in magnitude (no 32-bit
+ *    wrap-around); bools are 0/1.
+ *  - Math that GL computes differently is spelled out: pow with a negative
+ *    base (sign from the exponent's parity), tanh without overflow, a stable
+ *    sigmoid, log1p/expm1 accurate near 0, float-to-int truncation, NaN for
+ *    sqrt/log of negatives. Infinities, NaN and literals without an exact
+ *    decimal form travel as extra uniform arguments (GLSL has no literal for
+ *    them; gpu.js turns `Infinity` into the largest float).
+ *  - Reads whose index may fall outside their buffer (the dead branch of a
+ *    pad or concat `where`) are clamped into it.
+ *  - Values are statements with temporaries, never deep nested expressions.
+ *  - Reductions are loops with literal bounds (shapes are baked in); scalar
+ *    arguments are uniforms, so new scalar values never recompile.
+ * GL runs at most about 65,535 loop iterations per output element and drops
+ * the rest silently, so a kernel whose reduction is longer is split into two
+ * gpu.js kernels: partial reductions over chunks, then the reduction of the
+ * partials with the kernel's epilogue.
+ */
+import { type Expr, type Kernel, type LoopVar, type Idx, LazygradError, exprArgs, freeVars, sym } from '../../ir';
+
+const { range, idxVars } = sym;
+
+/** Loop iterations per output element that llvmpipe runs reliably (its cap is about 65,535). */
+export const LOOP_CAP = 65_000;
+/** Flat indices are f32 in the shaders: exact below 2^24. */
+export const MAX_ELEMENTS = 1 << 24;
+
+/** Where a gpu.js kernel argument comes from. */
+export type StepArg =
+  | { readonly kind: 'input'; readonly slot: number }
+  | { readonly kind: 'partial' }
+  | { readonly kind: 'scalar'; readonly slot: number }
+  | { readonly kind: 'const'; readonly value: number };
+
+/** One gpu.js kernel call. */
+export interface GpuStep {
+  readonly source: string;
+  readonly threads: number;
+  readonly args: readonly StepArg[];
+  /** 'partial' feeds the next step; 'out' is the kernel's output buffer. */
+  readonly writes: 'partial' | 'out';
+}
+
+export interface LoweredKernel {
+  /** Evaluated on the host (the `random` primitive). */
+  readonly host: boolean;
+  readonly steps: readonly GpuStep[];
+}
+
+type Red = Expr & { k: 'reduce' };
+
+interface Split {
+  readonly red: Red;
+  /** Index of the reduction variable cut into chunks; earlier ones index partials, later ones stay loops. */
+  readonly axis: number;
+  readonly chunk: number;
+  readonly chunks: number;
+  /** Partials per output element. */
+  readonly parts: number;
+}
+
+type Mode = { kind: 'normal' } | { kind: 'partial'; split: Split } | { kind: 'final'; split: Split };
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Loop iterations of a loop nest per run (each level's iterations count). */
+function nestCost(sizes: readonly number[]): number {
+  let total = 0;
+  let m = 1;
+  for (const s of sizes) {
+    m *= s;
+    total += m;
+  }
+  return total;
+}
+
+function hasRandom(e: Expr, seen = new Set<Expr>()): boolean {
+  if (seen.has(e)) return false;
+  seen.add(e);
+  if (e.k === 'op' && e.op === 'random') return true;
+  return exprArgs(e).some((c) => hasRandom(c, seen));
+}
+
+/** Reductions of an expression with their loop iterations per element. */
+function loopCost(root: Expr): { total: number; reds: Red[]; nested: boolean } {
+  const seen = new Set<Expr>();
+  const reds: Red[] = [];
+  let total = 0;
+  let nested = false;
+  const walk = (e: Expr, mult: number) => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e.k === 'reduce') {
+      reds.push(e);
+      if (mult > 1) nested = true;
+      total += mult * nestCost(e.vars.map((v) => v.size));
+      walk(e.body, mult * prod(e.vars.map((v) => v.size)));
+      return;
+    }
+    exprArgs(e).forEach((c) => walk(c, mult));
+  };
+  walk(root, 1);
+  return { total, reds, nested };
+}
+
+function planSplit(k: Kernel, red: Red, outElems: number): Split {
+  const sizes = red.vars.map((v) => v.size);
+  const total = prod(sizes);
+  // The first axis whose inner loops fit the cap with room for a chunk.
+  let axis = 0;
+  while (axis < sizes.length - 1 && 1 + nestCost(sizes.slice(axis + 1)) > LOOP_CAP) axis++;
+  const innerCost = nestCost(sizes.slice(axis + 1));
+  const inner = prod(sizes.slice(axis + 1));
+  // About sqrt(total) iterations per partial: enough threads, short final pass.
+  const want = Math.ceil(Math.sqrt(total));
+  const maxChunk = Math.floor(LOOP_CAP / (1 + innerCost));
+  const chunk = Math.max(1, Math.min(sizes[axis], maxChunk, Math.ceil(want / inner)));
+  const chunks = Math.ceil(sizes[axis] / chunk);
+  const parts = prod(sizes.slice(0, axis)) * chunks;
+  if (parts > LOOP_CAP || outElems * parts > MAX_ELEMENTS) {
+    throw new LazygradError(`gpujs: kernel ${k.name} reduces ${total} elements per output element, too many to split into two passes (GL loop cap ${LOOP_CAP})`);
+  }
+  return { red, axis, chunk, chunks, parts };
+}
+
+/** The gpu.js kernels that compute one plan kernel. `inputSizes`: element count per input slot. */
+export function lowerKernel(k: Kernel, inputSizes: readonly number[]): LoweredKernel {
+  if (k.outputs.length !== 1) throw new LazygradError(`gpujs: kernel ${k.name} has ${k.outputs.length} outputs; the gpujs backend writes one output per kernel`);
+  const root = k.outputs[0].expr;
+  if (hasRandom(root)) return { host: true, steps: [] };
+  const outElems = prod(k.shape);
+  if (outElems > MAX_ELEMENTS) throw new LazygradError(`gpujs: kernel ${k.name} has ${outElems} output elements; the gpujs backend indexes in float32, exact up to 2^24 = ${MAX_ELEMENTS}`);
+  const { total, reds, nested } = loopCost(root);
+  if (total <= LOOP_CAP) return { host: false, steps: [new Emitter(k, inputSizes, { kind: 'normal' }).step()] };
+  if (reds.length !== 1 || nested) {
+    throw new LazygradError(`gpujs: kernel ${k.name} runs ${total} loop iterations per element in ${reds.length} reductions; over the GL loop cap of ${LOOP_CAP} only a single reduction can be split`);
+  }
+  const split = planSplit(k, reds[0], outElems);
+  return {
+    host: false,
+    steps: [new Emitter(k, inputSizes, { kind: 'partial', split }).step(), new Emitter(k, inputSizes, { kind: 'final', split }).step()],
+  };
+}
+
+interface Scope {
+  readonly depth: number;
+  readonly lines: string[];
+}
+
+/** A float literal gpu.js and GLSL both read exactly, or undefined (pass it as a uniform). */
+function literal(v: number): string | undefined {
+  if (!Number.isFinite(v) || Object.is(v, -0)) return undefined;
+  let s = String(Math.abs(v));
+  if (!s.includes('.') && !s.includes('e')) s += '.0';
+  return v < 0 ? `(-${s})` : s;
+}
+
+class Emitter {
+  private readonly root: Scope = { depth: 0, lines: [] };
+  private readonly varName = new Map<LoopVar, string>();
+  private readonly varScope = new Map<LoopVar, Scope>();
+  private readonly owner = new Map<LoopVar, Red>();
+  private readonly names = new Map<Expr, string>();
+  private readonly divmods = new Map<string, { q: string; r: string }>();
+  private readonly fvMemo = new Map<Expr, Set<LoopVar>>();
+  private readonly args: StepArg[] = [];
+  private readonly params: string[] = [];
+  private readonly constNames = new Map<string, string>();
+  private tmp = 0;
+  private outFlat = 'o';
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly inputSizes: readonly number[],
+    private readonly mode: Mode,
+  ) {
+    k.inputs.forEach((_, s) => this.param(`in${s}`, { kind: 'input', slot: s }));
+    if (mode.kind === 'final') this.param('part', { kind: 'partial' });
+    k.args.forEach((_, s) => this.param(`a${s}`, { kind: 'scalar', slot: s }));
+    const walk = (e: Expr, seen: Set<Expr>) => {
+      if (seen.has(e)) return;
+      seen.add(e);
+      if (e.k === 'reduce') for (const x of e.vars) this.owner.set(x, e);
+      exprArgs(e).forEach((c) => walk(c, seen));
+    };
+    walk(k.outputs[0].expr, new Set());
+  }
+
+  private param(name: string, arg: StepArg): string {
+    this.params.push(name);
+    this.args.push(arg);
+    return name;
+  }
+
+  /** A uniform holding a value GLSL has no literal for (Infinity, NaN, -0, inexact decimals). */
+  private special(v: number): string {
+    const key = Object.is(v, -0) ? '-0' : String(v);
+    let name = this.constNames.get(key);
+    if (!name) {
+      name = this.param(`c${this.constNames.size}`, { kind: 'const', value: v });
+      this.constNames.set(key, name);
+    }
+    return name;
+  }
+
+  private num(v: number): string {
+    return literal(v) ?? this.special(v);
+  }
+
+  private fresh(prefix = 't'): string {
+    return `${prefix}${this.tmp++}`;
+  }
+
+  private threads(): number {
+    const out = prod(this.k.shape);
+    return this.mode.kind === 'partial' ? out * this.mode.split.parts : out;
+  }
+
+  step(): GpuStep {
+    const body = this.emitBody();
+    const name = `${this.k.name.replace(/[^A-Za-z0-9_]/g, '_')}_${this.mode.kind}_${this.threads()}`;
+    const source = [`function ${name}(${this.params.join(', ')}) {`, ...body.map((l) => '  ' + l), '}'].join('\n');
+    return { source, threads: this.threads(), args: this.args, writes: this.mode.kind === 'partial' ? 'partial' : 'out' };
+  }
+
+  // ---- scopes and names ----
+
+  private fv(e: Expr): Set<LoopVar> {
+    return freeVars(e, this.fvMemo);
+  }
+
+  private scopeOfVars(vars: Iterable<LoopVar>): Scope {
+    let s = this.root;
+    for (const x of vars) {
+      const xs = this.varScope.get(x);
+      if (!xs) throw new Error(`gpujs codegen: loop variable ${x.id} used outside its loop`);
+      if (xs.depth > s.depth) s = xs;
+    }
+    return s;
+  }
+
+  private push(scope: Scope, line: string): void {
+    scope.lines.push(line);
+  }
+
+  // ---- flat index decomposition ----
+
+  /** Floor quotient and remainder of a non-negative-or-not integer `a` by constant `c` (exact below 2^24). */
+  private divmod(a: string, key: string, c: number, scope: Scope): { q: string; r: string } {
+    const memoKey = `${key}/${c}`;
+    const hit = this.divmods.get(memoKey);
+    if (hit) return hit;
+    const q = this.fresh('q');
+    const r = this.fresh('r');
+    const cl = this.num(c);
+    // a * (1/c) is within one of the quotient; the exact remainder fixes it.
+    this.push(scope, `let ${q} = Math.floor(${a} * ${this.num(1 / c)});`);
+    this.push(scope, `let ${r} = ${a} - ${q} * ${cl};`);
+    this.push(scope, `if (${r} < 0.0) { ${q} = ${q} - 1.0; ${r} = ${r} + ${cl}; }`);
+    this.push(scope, `if (${r} >= ${cl}) { ${q} = ${q} + 1.0; ${r} = ${r} - ${cl}; }`);
+    const res = { q, r };
+    this.divmods.set(memoKey, res);
+    return res;
+  }
+
+  /** Names variables `vars` (sizes) from flat index `flat`, row-major. */
+  private unflatten(flat: string, vars: readonly LoopVar[], scope: Scope): void {
+    let rem = flat;
+    for (let d = vars.length - 1; d >= 0; d--) {
+      const x = vars[d];
+      this.varScope.set(x, scope);
+      if (x.size === 1) {
+        this.varName.set(x, '0.0');
+        continue;
+      }
+      if (d === 0) {
+        this.varName.set(x, rem);
+        continue;
+      }
+      const { q, r } = this.divmod(rem, rem, x.size, scope);
+      this.varName.set(x, r);
+      rem = q;
+    }
+  }
+
+  private idx(i: Idx): string {
+    switch (i.k) {
+      case 'num': return this.num(i.v);
+      case 'var': {
+        const n = this.varName.get(i.x);
+        if (!n) throw new Error(`gpujs codegen: loop variable ${i.x.id} has no name`);
+        return n;
+      }
+      case 'add': return `(${i.terms.map((t) => this.idx(t)).join(' + ')})`;
+      case 'mul': return `(${this.idx(i.a)} * ${this.num(i.c)})`;
+      case 'div':
+      case 'mod': {
+        const scope = this.scopeOfVars(idxVars(i.a));
+        const { q, r } = this.divmod(this.idx(i.a), i.a.key, i.c, scope);
+        return i.k === 'div' ? q : r;
+      }
+    }
+  }
+
+  // ---- the kernel body ----
+
+  private emitBody(): string[] {
+    const k = this.k;
+    const root = this.root;
+    this.push(root, 'const g = this.thread.x;');
+    if (this.mode.kind === 'partial') {
+      const sp = this.mode.split;
+      const { q: o, r: p } = this.divmod('g', 'g', sp.parts, root);
+      this.outFlat = o;
+      this.unflatten(o, k.vars, root);
+      // The partial index: the reduction's leading variables, then the chunk.
+      const { q: lead, r: chunk } = sp.chunks === 1 ? { q: p, r: '0.0' } : this.divmod(p, p, sp.chunks, root);
+      this.unflatten(lead, sp.red.vars.slice(0, sp.axis), root);
+      const acc = this.emitPartial(sp, chunk);
+      this.push(root, `return ${acc};`);
+    } else {
+      this.outFlat = 'g';
+      this.unflatten('g', k.vars, root);
+      const v = this.value(k.outputs[0].expr);
+      this.push(root, `return ${v};`);
+    }
+    return root.lines;
+  }
+
+  /** The value of `e` as a literal, uniform or temporary (emitting its statements). */
+  private value(e: Expr): string {
+    if (e.k === 'lit') return this.num(e.v);
+    if (e.k === 'arg') return `a${e.slot}`;
+    const hit = this.names.get(e);
+    if (hit) return hit;
+    let name: string;
+    if (e.k === 'reduce') name = this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
+    else {
+      const scope = this.scopeOfVars(this.fv(e));
+      if (e.k === 'index') name = this.bind(scope, this.idx(e.at));
+      else if (e.k === 'load') name = this.bind(scope, this.load(e.input, e.at));
+      else name = this.op(e, scope);
+    }
+    this.names.set(e, name);
+    return name;
+  }
+
+  private bind(scope: Scope, rhs: string): string {
+    const n = this.fresh();
+    this.push(scope, `const ${n} = ${rhs};`);
+    return n;
+  }
+
+  private load(slot: number, at: Idx): string {
+    const size = this.inputSizes[slot];
+    if (size === 0) return '0.0'; // an empty input is never read in a live branch
+    let i = this.idx(at);
+    const [lo, hi] = range(at);
+    if (lo < 0 || hi > size - 1) i = `Math.min(Math.max(${i}, 0.0), ${this.num(size - 1)})`;
+    return `in${slot}[${i}]`;
+  }
+
+  private reduceInit(e: Red): string {
+    return e.op === 'sum' ? '0.0' : e.dtype === 'i32' ? '(-2147483648.0)' : this.special(-Infinity);
+  }
+
+  private update(e: Red, acc: string, v: string): string {
+    return e.op === 'sum' ? `${acc} = ${acc} + ${v};` : `${acc} = Math.max(${acc}, ${v});`;
+  }
+
+  /** Writes `levels` of nested blocks (each an opening line and declarations) around `inner`'s lines and `tail`. */
+  private nest(scope: Scope, levels: readonly { open: string; decls: string[] }[], inner: Scope, tail: string): void {
+    let ind = '';
+    for (const l of levels) {
+      scope.lines.push(ind + l.open);
+      ind += '  ';
+      for (const d of l.decls) scope.lines.push(ind + d);
+    }
+    for (const l of inner.lines) scope.lines.push(ind + l);
+    scope.lines.push(ind + tail);
+    for (let d = levels.length - 1; d >= 0; d--) scope.lines.push(`${'  '.repeat(d)}}`);
+  }
+
+  /** Loop levels over `vars` (literal bounds; a float copy of each counter), bound to scope `inner`. */
+  private loops(vars: readonly LoopVar[], inner: Scope): { open: string; decls: string[] }[] {
+    return vars.map((x) => {
+      this.varName.set(x, `v${x.id}`);
+      this.varScope.set(x, inner);
+      return { open: `for (let c${x.id} = 0; c${x.id} < ${x.size}; c${x.id}++) {`, decls: [`const v${x.id} = c${x.id} + 0.0;`] };
+    });
+  }
+
+  private emitReduce(e: Red): string {
+    const scope = this.scopeOfVars(this.fv(e));
+    const acc = this.fresh('acc');
+    this.push(scope, `let ${acc} = ${this.reduceInit(e)};`);
+    const inner: Scope = { depth: scope.depth + 1, lines: [] };
+    const levels = this.loops(e.vars, inner);
+    const v = this.value(e.body);
+    this.nest(scope, levels, inner, this.update(e, acc, v));
+    return acc;
+  }
+
+  /** Partial reduction over one chunk of the split axis (the leading axes are already named). */
+  private emitPartial(sp: Split, chunk: string): string {
+    const e = sp.red;
+    const root = this.root;
+    const acc = this.fresh('acc');
+    this.push(root, `let ${acc} = ${this.reduceInit(e)};`);
+    const inner: Scope = { depth: 1, lines: [] };
+    const x = e.vars[sp.axis];
+    this.varName.set(x, `v${x.id}`);
+    this.varScope.set(x, inner);
+    const levels = [{ open: `for (let cj = 0; cj < ${sp.chunk}; cj++) {`, decls: [`const v${x.id} = ${chunk} * ${this.num(sp.chunk)} + cj;`] }];
+    if (sp.chunk * sp.chunks !== x.size) levels.push({ open: `if (v${x.id} < ${this.num(x.size)}) {`, decls: [] });
+    levels.push(...this.loops(e.vars.slice(sp.axis + 1), inner));
+    const v = this.value(e.body);
+    this.nest(root, levels, inner, this.update(e, acc, v));
+    return acc;
+  }
+
+  /** The final pass: the reduction of the partials of this output element. */
+  private emitFinal(sp: Split): string {
+    const acc = this.fresh('acc');
+    const root = this.root;
+    this.push(root, `let ${acc} = ${this.reduceInit(sp.red)};`);
+    this.push(root, `for (let cp = 0; cp < ${sp.parts}; cp++) {`);
+    this.push(root, `  const pv = part[${this.outFlat} * ${this.num(sp.parts)} + cp];`);
+    this.push(root, `  ${this.update(sp.red, acc, 'pv')}`);
+    this.push(root, '}');
+    return acc;
+  }
+
+  // ---- elementwise ops ----
+
+  private op(e: Expr & { k: 'op' }, scope: Scope): string {
+    const a = e.args.map((x) => this.value(x));
+    const bind = (rhs: string) => this.bind(scope, rhs);
+    switch (e.op) {
+      case 'neg': return bind(`(-${a[0]})`);
+      case 'abs': return bind(`Math.abs(${a[0]})`);
+      case 'sign': return bind(`(${a[0]} > 0.0 ? 1.0 : (${a[0]} < 0.0 ? -1.0 : ${a[0]}))`);
+      case 'not': return bind(`(1.0 - ${a[0]})`);
+      case 'add': return bind(`(${a[0]} + ${a[1]})`);
+      case 'sub': return bind(`(${a[0]} - ${a[1]})`);
+      case 'mul': return bind(`(${a[0]} * ${a[1]})`);
+      case 'div': return bind(`(${a[0]} / ${a[1]})`);
+      case 'maximum': return bind(`Math.max(${a[0]}, ${a[1]})`);
+      case 'minimum': return bind(`Math.min(${a[0]}, ${a[1]})`);
+      case 'and': return bind(`(${a[0]} * ${a[1]})`);
+      case 'or': return bind(`Math.max(${a[0]}, ${a[1]})`);
+      case 'lt': return bind(`(${a[0]} < ${a[1]} ? 1.0 : 0.0)`);
+      case 'le': return bind(`(${a[0]} <= ${a[1]} ? 1.0 : 0.0)`);
+      case 'gt': return bind(`(${a[0]} > ${a[1]} ? 1.0 : 0.0)`);
+      case 'ge': return bind(`(${a[0]} >= ${a[1]} ? 1.0 : 0.0)`);
+      case 'eq': return bind(`(${a[0]} == ${a[1]} ? 1.0 : 0.0)`);
+      case 'ne': return bind(`(${a[0]} != ${a[1]} ? 1.0 : 0.0)`);
+      case 'where': return bind(`(${a[0]} != 0.0 ? ${a[1]} : ${a[2]})`);
+      case 'exp': return bind(`Math.exp(${a[0]})`);
+      case 'sin': return bind(`Math.sin(${a[0]})`);
+      case 'cos': return bind(`Math.cos(${a[0]})`);
+      case 'sqrt': return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.sqrt(${a[0]}))`);
+      case 'log': return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.log(${a[0]}))`);
+      case 'tanh': return this.tanh(scope, a[0]);
+      case 'sigmoid': {
+        // exp of -|x| never overflows.
+        const ex = bind(`Math.exp(-Math.abs(${a[0]}))`);
+        const s = bind(`1.0 / (1.0 + ${ex})`);
+        return bind(`(${a[0]} >= 0.0 ? ${s} : ${ex} * ${s})`);
+      }
+      case 'log1p': {
+        // log(u) * x / (u - 1) cancels the rounding of u = 1 + x (Goldberg).
+        const u = bind(`1.0 + ${a[0]}`);
+        return bind(`(${u} == 1.0 ? ${a[0]} : (${a[0]} > 1e30 ? Math.log(${u}) : Math.log(${u}) * (${a[0]} / (${u} - 1.0))))`);
+      }
+      case 'expm1': {
+        // (u - 1) * x / log(u) with u = exp(x) (Kahan); exp(x) itself where u - 1 = u.
+        const u = bind(`Math.exp(${a[0]})`);
+        const um1 = bind(`${u} - 1.0`);
+        return bind(`(${u} == 1.0 ? ${a[0]} : (${um1} == -1.0 ? -1.0 : (${a[0]} > 80.0 ? ${u} : ${um1} * (${a[0]} / Math.log(${u})))))`);
+      }
+      case 'pow': return this.pow(scope, a[0], a[1]);
+      case 'cast': {
+        const from = e.args[0].dtype;
+        if (e.dtype === from || e.dtype === 'f32' || (e.dtype === 'i32' && from === 'bool')) return a[0];
+        if (e.dtype === 'i32') return bind(`(${a[0]} < 0.0 ? Math.ceil(${a[0]}) : Math.floor(${a[0]}))`);
+        return bind(`(${a[0]} != 0.0 ? 1.0 : 0.0)`);
+      }
+      case 'random':
+        throw new Error('gpujs codegen: random runs on the host');
+    }
+  }
+
+  private tanh(scope: Scope, x: string): string {
+    const ax = this.bind(scope, `Math.abs(${x})`);
+    const x2 = this.bind(scope, `${x} * ${x}`);
+    // Small |x|: the series (the exp form cancels); else (1 - e) / (1 + e) with e = exp(-2|x|) <= 1.
+    const poly = this.bind(scope, `${x} * (1.0 + ${x2} * (-0.3333333333333333 + ${x2} * (0.13333333333333333 + ${x2} * (-0.05396825396825397 + ${x2} * 0.021869488536155203))))`);
+    const e = this.bind(scope, `Math.exp(-2.0 * ${ax})`);
+    const big = this.bind(scope, `(1.0 - ${e}) / (1.0 + ${e})`);
+    return this.bind(scope, `(${ax} < 0.125 ? ${poly} : (${x} < 0.0 ? -${big} : ${big}))`);
+  }
+
+  /** Math.pow: |x|^y, negative for a negative base with an odd integer exponent, NaN for a fractional one. */
+  private pow(scope: Scope, x: string, y: string): string {
+    const nan = this.special(NaN);
+    const p = this.bind(scope, `Math.pow(Math.abs(${x}), ${y})`);
+    const odd = this.bind(scope, `(${y} - 2.0 * Math.floor(${y} * 0.5) == 1.0 ? -1.0 : 1.0)`);
+    const neg = this.bind(scope, `(Math.floor(${y}) != ${y} ? ${nan} : ${odd} * ${p})`);
+    return this.bind(scope, `(${y} == 0.0 ? 1.0 : (${y} == 2.0 ? ${x} * ${x} : (${y} == 1.0 ? ${x} : (${x} < 0.0 ? ${neg} : ${p}))))`);
+  }
+}
