@@ -1,0 +1,72 @@
+/**
+ * Measurements that need a fresh process, run by run.ts as
+ * `node <tsx loader> bench/child.ts <mode>`; prints one JSON line.
+ *  - first-call: the first call of the jitted W4 step (trace, passes,
+ *    codegen, compile and one run), then the median of later steps.
+ *  - memory: RSS and heap over 2,000 jitted steps of a small MLP
+ *    (784-64-10, batch 32), sampled after a forced GC (--expose-gc).
+ */
+import * as lg from '../src/index';
+import { median } from './harness';
+import { W4_BATCH, MLP_SIZES, lgJitStep, type Params } from './workloads';
+
+function inputs(sizes: number[], batch: number) {
+  lg.manualSeed(7);
+  const p = lg.nn.init.mlp(sizes);
+  const x = lg.rand([batch, sizes[0]]).realize();
+  const y = lg.rand([batch]).mul(sizes[sizes.length - 1]).cast('int32').realize();
+  return { p, x, y };
+}
+
+function firstCall() {
+  const { x, y, p: p0 } = inputs(MLP_SIZES, W4_BATCH);
+  let p = p0;
+  const step = lgJitStep(true);
+  const t0 = performance.now();
+  let [np, loss] = step(p, x, y) as [Params, lg.Tensor];
+  loss.item();
+  const first = performance.now() - t0;
+  p = np;
+  const later: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    [np, loss] = step(p, x, y) as [Params, lg.Tensor];
+    loss.item();
+    later.push(performance.now() - t);
+    p = np;
+  }
+  return { first, steady: median(later), traces: step.traceCount };
+}
+
+function memory(steps: number) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const { x, y, p: p0 } = inputs([784, 64, 10], 32);
+  let p = p0;
+  const step = lgJitStep(true);
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const [np, loss] = step(p, x, y) as [Params, lg.Tensor];
+      loss.item();
+      p = np;
+    }
+  };
+  const snap = (at: number) => {
+    gc?.();
+    const m = process.memoryUsage();
+    return { step: at, rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, arrayBuffersMB: m.arrayBuffers / 2 ** 20 };
+  };
+  run(50); // warm-up: trace, compile, V8 optimisation
+  const snaps = [snap(0)];
+  const t0 = performance.now();
+  const every = steps / 8;
+  for (let s = every; s <= steps; s += every) {
+    run(every);
+    snaps.push(snap(s));
+  }
+  return { steps, gc: !!gc, msPerStep: (performance.now() - t0) / steps, traces: step.traceCount, snaps };
+}
+
+const mode = process.argv[2];
+const out = mode === 'first-call' ? firstCall() : mode === 'memory' ? memory(Number(process.argv[3] ?? 2000)) : null;
+if (!out) throw new Error(`child.ts: unknown mode ${mode}`);
+console.log(JSON.stringify(out));
