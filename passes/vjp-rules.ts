@@ -135,7 +135,7 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
   sin: (a) => un(a, mul(a.g, emit('cos', [a.x[0]]))),
   cos: (a) => un(a, neg(mul(a.g, emit('sin', [a.x[0]])))),
   tanh: (a) => un(a, mul(a.g, sub(f(1), mul(a.y, a.y)))),
-  sigmoid: (a) => un(a, mul(a.g, a.y)),
+  sigmoid: (a) => un(a, mul(a.g, mul(a.y, sub(f(1), a.y)))),
   log1p: (a) => un(a, div(a.g, add(f(1), a.x[0]))),
   expm1: (a) => un(a, mul(a.g, add(a.y, f(1)))),
   not: () => [null],
@@ -200,7 +200,7 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
     let off = 0;
     return x.map((xi) => {
       const starts = xi.shape.map((_, i) => (i === axis ? off : 0));
-      off += xi.shape[axis];
+
       return emit('slice', [g], { starts, steps: xi.shape.map(() => 1), shape: [...xi.shape] });
     });
   },

@@ -26,12 +26,10 @@ program
     runDemo({ model: o.model, backend: o.backend, fusion: o.fusion, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed });
   });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
+program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof LazygradError || e instanceof InvalidArgumentError) {
     console.error(`lazygrad: ${e.message}`);
     process.exit(2);
   }
   throw e;
-}
+});
