@@ -78,11 +78,12 @@ export function table(results: Result[], unit: string): string {
     const base = r.vs ? byName.get(r.vs) : undefined;
     const rate = r.work ? fmt(r.work / (r.median * 1e6)) : '';
     const ratio = base ? `${fmt(r.median / base.median)}× ${base.name}` : '';
-    return `| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${r.samples.length} | ${rate} | ${r.kernels ?? ''} | ${ratio} |`;
+    const rateCol = unit ? ` ${rate} |` : '';
+    return `| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${r.samples.length} |${rateCol} ${r.kernels ?? ''} | ${ratio} |`;
   });
   return [
-    `| variant | median ms | min ms | n | ${unit} | kernels | time ratio (lower is faster) |`,
-    '|---|---:|---:|---:|---:|---:|---|',
+    `| variant | median ms | min ms | n |${unit ? ` ${unit} |` : ''} kernels | time ratio (lower is faster) |`,
+    `|---|---:|---:|---:|${unit ? '---:|' : ''}---:|---|`,
     ...rows,
   ].join('\n');
 }

@@ -200,12 +200,12 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
     let off = 0;
     return x.map((xi) => {
       const starts = xi.shape.map((_, i) => (i === axis ? off : 0));
-
+      off += xi.shape[axis];
       return emit('slice', [g], { starts, steps: xi.shape.map(() => 1), shape: [...xi.shape] });
     });
   },
   detach: () => [null],
-  cast: ({ x, y, g }) => [x[0].dtype === 'f32' && y.dtype === 'f32' ? g : null],
+  cast: () => [null],
   dot: dotVjp,
   vjp: () => {
     throw new Error('autodiff: nested vjp nodes are expanded before their parent');

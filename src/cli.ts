@@ -2,6 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo';
 import { LazygradError } from '../ir';
+import { PROGRAMS } from './programs';
+import { jit, type Stage } from './jit';
+import { setBackend, type BackendName } from './settings';
+import { execFileSync } from 'node:child_process';
 
 const program = new Command();
 program.name('lazygrad').description('A lazy tensor compiler for TypeScript');
@@ -24,6 +28,61 @@ program
   .action((o) => {
     if (o.model !== 'mlp' && o.model !== 'cnn') throw new InvalidArgumentError(`--model must be mlp or cnn, got ${o.model}`);
     runDemo({ model: o.model, backend: o.backend, fusion: o.fusion, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed });
+  });
+
+const STAGES = ['traced', 'grad', 'optimized', 'fused', 'kernels'];
+
+function lookupProgram(name: string) {
+  const p = PROGRAMS[name];
+  if (!p) throw new InvalidArgumentError(`unknown program '${name}' (built-in: ${Object.keys(PROGRAMS).join(', ')})`);
+  return p;
+}
+
+program
+  .command('ir')
+  .description('print the IR of a built-in program at a stage, as text, DOT or SVG')
+  .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'mlp-loss')
+  .option('--stage <stage>', STAGES.join(' | '), 'optimized')
+  .option('--format <format>', 'text | dot | svg (svg needs Graphviz `dot`)', 'text')
+  .option('--backend <backend>', 'js or gpujs', 'js')
+  .option('--no-fusion', 'lower without fusion')
+  .action((name: string, o) => {
+    if (!STAGES.includes(o.stage)) throw new InvalidArgumentError(`--stage must be one of ${STAGES.join(', ')}`);
+    setBackend(o.backend as BackendName);
+    const p = lookupProgram(name);
+    const low = jit(p.fn, { fusion: o.fusion }).lower(...p.args());
+    if (o.format === 'text') console.log(low.ir(o.stage as Stage));
+    else if (o.format === 'dot') console.log(low.dot(o.stage as Stage));
+    else if (o.format === 'svg') console.log(execFileSync('dot', ['-Tsvg'], { input: low.dot(o.stage as Stage) }).toString());
+    else throw new InvalidArgumentError('--format must be text, dot or svg');
+  });
+
+program
+  .command('compare')
+  .description('run a built-in program fused and unfused: kernels, planned bytes, ms per call')
+  .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'w2')
+  .option('--backend <backend>', 'js or gpujs', 'js')
+  .option('--runs <n>', 'timed runs', positiveInt, 10)
+  .action((name: string, o) => {
+    setBackend(o.backend as BackendName);
+    const p = lookupProgram(name);
+    const args = p.args();
+    console.log(`${name}: ${p.description} (backend ${o.backend})`);
+    for (const fusion of [true, false]) {
+      const f = jit(p.fn, { fusion });
+      const stats = f.lower(...args).stats();
+      const read = (r: unknown) => JSON.stringify(r, (_k, v) => (v && typeof v === 'object' && 'dataSync' in v ? (v as { dataSync(): unknown }).dataSync() && 0 : v));
+      read(f(...(args as never[])));
+      const times: number[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const t0 = performance.now();
+        read(f(...(args as never[])));
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      const ms = times[Math.floor(times.length / 2)];
+      console.log(`  ${fusion ? 'fused  ' : 'unfused'}  kernels ${String(stats.kernels).padStart(3)}  planned bytes ${String(stats.bytes).padStart(10)}  median ${ms.toFixed(2)} ms`);
+    }
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

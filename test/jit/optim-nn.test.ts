@@ -11,7 +11,7 @@ describe('optim', () => {
   it('sgd without momentum: p - lr*g', () => {
     const opt = lg.optim.sgd({ lr: 0.1 });
     const p = { w: lg.tensor([1, -2]) };
-    const [np] = opt.update({ w: lg.tensor([0.5, 1]) }, opt.init(p), p) as [{ w: T }];
+    const [np] = opt.update({ w: lg.tensor([0.5, 1]) }, opt.init(p), p) as unknown as [{ w: T }];
     close(np.w.dataSync(), [0.95, -2.1]);
   });
   it('sgd with momentum follows v = m*v + g; p -= lr*v over three steps', () => {
