@@ -205,7 +205,7 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
     });
   },
   detach: () => [null],
-  cast: () => [null],
+  cast: ({ x, y, g }) => [x[0].dtype === 'f32' && y.dtype === 'f32' ? g : null],
   dot: dotVjp,
   vjp: () => {
     throw new Error('autodiff: nested vjp nodes are expanded before their parent');

@@ -349,7 +349,7 @@ class Emitter {
     else {
       const scope = this.scopeOfVars(this.fv(e));
       if (e.k === 'index') name = this.bind(scope, this.idx(e.at));
-      else if (e.k === 'load') name = this.bind(scope, this.load(e.input, e.at));
+      else if (e.k === 'load') name = this.bind(scope, this.load(e.input, e.at, scope));
       else name = this.op(e, scope);
     }
     this.names.set(e, name);
@@ -362,12 +362,13 @@ class Emitter {
     return n;
   }
 
-  private load(slot: number, at: Idx): string {
+  private load(slot: number, at: Idx, scope: Scope): string {
     const size = this.inputSizes[slot];
     if (size === 0) return '0.0'; // an empty input is never read in a live branch
     let i = this.idx(at);
     const [lo, hi] = range(at);
-    if (lo < 0 || hi > size - 1) i = `Math.min(Math.max(${i}, 0.0), ${this.num(size - 1)})`;
+    // Clamped in a statement of its own: inside brackets gpu.js types Math.min/max operands as ints.
+    if (lo < 0 || hi > size - 1) i = this.bind(scope, `Math.min(Math.max(${i}, 0.0), ${this.num(size - 1)})`);
     return `in${slot}[${i}]`;
   }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as lg from '../../src/index';
 
 type T = lg.Tensor;
-const kernels = (f: (...a: T[]) => unknown, args: T[], fusion = true) => lg.jit(f as never, { fusion }).lower(...args).stats().kernels;
+const kernels = (f: (...a: T[]) => unknown, args: T[], fusion = true) => lg.jit(f as (...a: unknown[]) => unknown, { fusion }).lower(...args).stats().kernels;
 
 lg.manualSeed(1);
 const x = lg.rand([64, 32]).realize();
@@ -39,8 +39,8 @@ describe('kernel counts with fusion (js)', () => {
       const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [T, unknown];
       return [opt.update(g, opt.init(p), p)[0], loss];
     };
-    const fused = lg.jit(step as never).lower(params, x, labels).stats().kernels;
-    const unfused = lg.jit(step as never, { fusion: false }).lower(params, x, labels).stats().kernels;
+    const fused = lg.jit(step as (...a: unknown[]) => unknown).lower(params, x, labels).stats().kernels;
+    const unfused = lg.jit(step as (...a: unknown[]) => unknown, { fusion: false }).lower(params, x, labels).stats().kernels;
     // Recorded so regressions show: 15 fused kernels (2 dots forward, 3 backward, relu mask and
     // select, the loss's row kernels, bias gradients and updates fused with their reductions).
     expect(fused).toBe(15);
