@@ -45,7 +45,7 @@ export function expandVjp(node: Node, inputs: readonly Value[]): Value[] {
   const ct = new Map<Value, Value>();
   const accumulate = (v: Value, c: Value) => {
     const prev = ct.get(v);
-    ct.set(v, c);
+    ct.set(v, prev ? emit('add', [prev, c]) : c);
   };
   body.outputs.forEach((o, i) => {
     if (active.has(o) && o.dtype === 'f32') accumulate(o, cotangents[i]);

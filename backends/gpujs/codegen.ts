@@ -208,7 +208,7 @@ class Emitter {
     const key = Object.is(v, -0) ? '-0' : String(v);
     let name = this.constNames.get(key);
     if (!name) {
-      name = this.param(`c${this.constNames.size}`, { kind: 'const', value: v });
+      name = this.param(`s${this.constNames.size}`, { kind: 'const', value: v });
       this.constNames.set(key, name);
     }
     return name;
@@ -398,7 +398,7 @@ class Emitter {
     return vars.map((x) => {
       this.varName.set(x, `v${x.id}`);
       this.varScope.set(x, inner);
-      return { open: `for (let c${x.id} = 0; c${x.id} < ${x.size}; c${x.id}++) {`, decls: [`const v${x.id} = c${x.id} + 0.0;`] };
+      return { open: `for (let j${x.id} = 0; j${x.id} < ${x.size}; j${x.id}++) {`, decls: [`const v${x.id} = j${x.id} + 0.0;`] };
     });
   }
 
@@ -504,21 +504,39 @@ class Emitter {
   }
 
   private tanh(scope: Scope, x: string): string {
-    const ax = this.bind(scope, `Math.abs(${x})`);
-    const x2 = this.bind(scope, `${x} * ${x}`);
-    // Small |x|: the series (the exp form cancels); else (1 - e) / (1 + e) with e = exp(-2|x|) <= 1.
-    const poly = this.bind(scope, `${x} * (1.0 + ${x2} * (-0.3333333333333333 + ${x2} * (0.13333333333333333 + ${x2} * (-0.05396825396825397 + ${x2} * 0.021869488536155203))))`);
-    const e = this.bind(scope, `Math.exp(-2.0 * ${ax})`);
-    const big = this.bind(scope, `(1.0 - ${e}) / (1.0 + ${e})`);
-    return this.bind(scope, `(${ax} < 0.125 ? ${poly} : (${x} < 0.0 ? -${big} : ${big}))`);
+    const bind = (rhs: string) => this.bind(scope, rhs);
+    // tanh|x| = -m / (m + 2) with m = expm1(-2|x|), by Kahan's correction of exp's rounding;
+    // (1 - e) / (1 + e) once |x| > 1, where nothing cancels and e = exp(-2|x|) may reach 0.
+    const ax = bind(`Math.abs(${x})`);
+    const e = bind(`Math.exp(-2.0 * ${ax})`);
+    const m = bind(`(${e} == 1.0 ? -2.0 * ${ax} : (${e} - 1.0) * ((-2.0 * ${ax}) / Math.log(${e})))`);
+    const t = bind(`(${ax} > 1.0 ? (1.0 - ${e}) / (1.0 + ${e}) : -${m} / (${m} + 2.0))`);
+    return bind(`(${x} < 0.0 ? -${t} : ${t})`);
   }
 
-  /** Math.pow: |x|^y, negative for a negative base with an odd integer exponent, NaN for a fractional one. */
+  /**
+   * Math.pow. GL's pow is exp2(y * log2(x)): NaN for a negative base, 0 for 0^-1, a few ulp off.
+   * Integer exponents up to 64 use square-and-multiply on |x| (exact where the products are),
+   * the sign comes from the exponent's parity, and a fractional exponent of a negative base is NaN.
+   */
   private pow(scope: Scope, x: string, y: string): string {
-    const nan = this.special(NaN);
-    const p = this.bind(scope, `Math.pow(Math.abs(${x}), ${y})`);
-    const odd = this.bind(scope, `(${y} - 2.0 * Math.floor(${y} * 0.5) == 1.0 ? -1.0 : 1.0)`);
-    const neg = this.bind(scope, `(Math.floor(${y}) != ${y} ? ${nan} : ${odd} * ${p})`);
-    return this.bind(scope, `(${y} == 0.0 ? 1.0 : (${y} == 2.0 ? ${x} * ${x} : (${y} == 1.0 ? ${x} : (${x} < 0.0 ? ${neg} : ${p}))))`);
+    const bind = (rhs: string) => this.bind(scope, rhs);
+    const ax = bind(`Math.abs(${x})`);
+    const ay = bind(`Math.abs(${y})`);
+    const isInt = bind(`(Math.floor(${y}) == ${y} ? 1.0 : 0.0)`);
+    let n = bind(`Math.min(${ay}, 64.0)`);
+    let b = ax;
+    let r = '1.0';
+    for (let bit = 0; bit < 7; bit++) {
+      const h = bind(`Math.floor(${n} * 0.5)`);
+      r = bind(`(${n} - 2.0 * ${h} == 1.0 ? ${r} * ${b} : ${r})`);
+      if (bit < 6) b = bind(`${b} * ${b}`);
+      n = h;
+    }
+    const byInt = bind(`(${y} < 0.0 ? 1.0 / ${r} : ${r})`);
+    const mag = bind(`(${isInt} == 1.0 && ${ay} <= 64.0 ? ${byInt} : (${ax} == 0.0 ? (${y} < 0.0 ? ${this.special(Infinity)} : 0.0) : Math.pow(${ax}, ${y})))`);
+    const odd = bind(`(${isInt} == 1.0 && ${ay} - 2.0 * Math.floor(${ay} * 0.5) == 1.0 ? -1.0 : 1.0)`);
+    const neg = bind(`(${isInt} == 1.0 ? ${odd} * ${mag} : ${this.special(NaN)})`);
+    return bind(`(${y} == 0.0 ? 1.0 : (${x} < 0.0 ? ${neg} : ${mag}))`);
   }
 }

@@ -49,6 +49,19 @@ const GRAD_GRAD_SIN = `graph grad2_sin(%0: f32[]) {
   return %3
 }`;
 
+// Only reachable through the IR: the frontend never emits an f32 -> f32 cast.
+const GRAD_CAST = `graph grad_cast(%0: f32[2], %1: f32[2]) {
+  %2, %3 = vjp %0, %1 {wrt=[0]} : f32[2], f32[2]
+    graph cast_sq(%0: f32[2]) {
+      %1 = cast %0 {dtype="f32"} : f32[2]
+      %2 = cast %0 {dtype="i32"} : i32[2]
+      %3 = cast %2 {dtype="f32"} : f32[2]
+      %4 = mul %1, %3 : f32[2]
+      return %4
+    }
+  return %3
+}`;
+
 describe('vjp IR snapshots', () => {
   it('f(x) = sum(tanh(x) * x) on f32[3]: traced and expanded', () => {
     const g = roundTrip(GRAD_TANH_X);
@@ -102,6 +115,19 @@ describe('vjp IR snapshots', () => {
         %5 = mul %3, %4 : f32[]
         %6 = neg %5 : f32[]
         return %6
+      }"
+    `);
+  });
+  it('cast: f32 -> f32 passes the cotangent, through i32 nothing flows', () => {
+    const e = expand(roundTrip(GRAD_CAST));
+    verifyGraph(e);
+    // d/dx (x * float(int(x))) with the int path constant: g * float(int(x)).
+    expect(printGraph(e)).toMatchInlineSnapshot(`
+      "graph grad_cast(%0: f32[2], %1: f32[2]) {
+        %2 = cast %0 {dtype="i32"} : i32[2]
+        %3 = cast %2 {dtype="f32"} : f32[2]
+        %4 = mul %1, %3 : f32[2]
+        return %4
       }"
     `);
   });

@@ -70,4 +70,12 @@ describe.each([true, false])('compile caches (fusion=%s)', (fusion) => {
     expect(y.toArray()).toEqual([-1, 1, 3, 5, 7, 9, 11, 13, 15]);
     expect(compile).toHaveBeenCalledTimes(1);
   });
+
+  it('attributes that JSON cannot tell apart (pad value -inf, inf, nan) get their own programs', () => {
+    const x = lg.tensor([1, 2]);
+    expect(x.pad([[1, 0]], -Infinity).toArray()).toEqual([-Infinity, 1, 2]);
+    expect(x.pad([[1, 0]], Infinity).toArray()).toEqual([Infinity, 1, 2]);
+    expect(x.pad([[0, 1]], NaN).toArray()).toEqual([1, 2, NaN]);
+    expect(x.pad([[0, 1]], -Infinity).toArray()).toEqual([1, 2, -Infinity]);
+  });
 });

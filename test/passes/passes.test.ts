@@ -95,6 +95,14 @@ describe('cse', () => {
     );
   });
 
+  it('does not merge pads whose values differ only where JSON cannot tell (-inf, inf, nan)', () => {
+    const x = param('f32', [2]);
+    const pads = [-Infinity, Infinity, NaN].map((value) => emit('pad', [x.out], { pads: [[1, 0]], value }));
+    const g = cse(graphFrom('g', [x], pads));
+    expect(g.nodes).toHaveLength(3);
+    expect(g.outputs.map((v) => v.node.attrs.value)).toEqual([-Infinity, Infinity, NaN]);
+  });
+
   it('does not merge nodes that differ in attributes or in inputs', () => {
     const x = param('f32', [2, 3]);
     const y = param('f32', [2, 3]);

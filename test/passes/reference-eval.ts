@@ -147,7 +147,6 @@ function elementwise(n: Node, ins: readonly RefValue[], rel: number): RefValue {
     if (op === 'where') {
       y = x[0] ? x[1] : x[2];
       e = m[0] === Infinity ? Infinity : x[0] ? m[1] : m[2];
-      if (n.types[0].dtype === 'f32') e = Math.max(e, 0);
     } else if (op in COMPARE) {
       y = COMPARE[op](x[0], x[1]) ? 1 : 0;
       e = nearTie(x[0], x[1], m[0], m[1], rel) ? Infinity : 0;
@@ -247,7 +246,7 @@ function reduceMap(n: Node): Int32Array {
   return map;
 }
 
-function reduce(n: Node, [x]: readonly RefValue[], rel: number): RefValue {
+function reduce(n: Node, [x]: readonly RefValue[]): RefValue {
   const map = reduceMap(n);
   const size = prod(n.types[0].shape);
   const isMax = n.op === 'max';
@@ -266,7 +265,6 @@ function reduce(n: Node, [x]: readonly RefValue[], rel: number): RefValue {
     count[o]++;
   }
   if (!int) for (let o = 0; o < size; o++) err[o] += Math.abs(data[o]) + (isMax ? 0 : (count[o] - 1) * absSum[o]);
-  void rel;
   return { data, err };
 }
 
@@ -357,7 +355,7 @@ const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'pad', 'conca
 function evalNode(n: Node, ins: readonly RefValue[], rel: number): RefValue[] {
   if (n.op === 'const' || n.op === 'iota') return [leaf(n)];
   if (MOVEMENT.has(n.op)) return [movement(n, ins)];
-  if (n.op === 'sum' || n.op === 'max') return [reduce(n, ins, rel)];
+  if (n.op === 'sum' || n.op === 'max') return [reduce(n, ins)];
   if (n.op === 'dot') return [dot(n, ins)];
   if (n.op === 'cast') return [cast(n, ins, rel)];
   if (n.op === 'vjp') return vjpNode(n, ins, rel);
@@ -428,15 +426,15 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
     return cts;
   }
   if (op === 'dot') {
-    const { r, ia, ib, len } = dotTriples(n);
+    const { r, ia, ib } = dotTriples(n);
     const [a, b] = x;
+    // Each lhs (rhs) element's cotangent sums r.length / a.size (b.size) terms.
+    const [na, nb] = [r.length / a.data.length, r.length / b.data.length];
     for (let t = 0; t < r.length; t++) {
       const [gv, ge] = [g.data[r[t]], g.err[r[t]]];
       const [av, bv] = [a.data[ia[t]], b.data[ib[t]]];
-      const terms = Math.max(1, r.length / a.data.length);
-      add(0, ia[t], gv * bv, scale(Math.abs(bv), ge) + scale(Math.abs(gv), b.err[ib[t]]) + terms * Math.abs(gv * bv));
-      add(1, ib[t], gv * av, scale(Math.abs(av), ge) + scale(Math.abs(gv), a.err[ia[t]]) + (r.length / b.data.length) * Math.abs(gv * av));
-      void len;
+      add(0, ia[t], gv * bv, scale(Math.abs(bv), ge) + scale(Math.abs(gv), b.err[ib[t]]) + na * Math.abs(gv * bv));
+      add(1, ib[t], gv * av, scale(Math.abs(av), ge) + scale(Math.abs(gv), a.err[ia[t]]) + nb * Math.abs(gv * av));
     }
     return cts;
   }

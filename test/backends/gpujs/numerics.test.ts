@@ -40,7 +40,7 @@ describe.skipIf(skipGpujs)('gpujs numerics vs js', () => {
       const b = rnd([4, 33], 4);
       const s = rnd([], 5);
       return [
-        lg.stack([a.add(b), a.sub(b), a.mul(b), a.div(b.abs().add(0.5)), a.maximum(b), a.minimum(b), a.mul(s)]),
+        lg.stack([a.add(b), a.sub(b), a.mul(b), a.div(b.abs().add(0.5)), a.maximum(b), a.minimum(b), a.add(b).mul(s)]),
         lg.stack([a.lt(b), a.le(b), a.gt(b), a.ge(b), a.eq(a.mul(1)), a.ne(b)]).cast('float32'),
         lg.where(a.gt(b), a, b.mul(2)),
       ];

@@ -1,0 +1,502 @@
+/**
+ * Property test of fusion: random small graphs of elementwise, broadcast,
+ * reduction, movement and `dot` nodes, forward and backward, compiled with
+ * fusion on and off through the real pipeline on the `js` backend, must both
+ * match an independent float64 reference evaluator (./reference-eval.ts).
+ *
+ * Tolerance: per element |got - ref| <= TOL * err + 1e-30, where err is the
+ * reference's running error scale (see reference-eval.ts: |y| plus each
+ * input's scale times |partial|, plus (n-1)*sum|terms| for an n-term
+ * reduction or dot, so it grows with reduction length and shrinks nothing
+ * that cancels). TOL = 2e-6 is ~34 float32 roundings (2^-24 = 6e-8) per unit
+ * of scale: a graph of <= ~20 nodes accumulates fewer, and wrong indexing or
+ * a wrong op gives errors of the order of the values themselves. int32 and
+ * bool outputs have scale 0 and must match exactly. Elements whose value may
+ * legitimately differ in float32 (near-ties of comparisons, max, sign and
+ * truncating casts) are skipped, and their count is asserted to be small.
+ *
+ * Inputs keep everything finite: parameters are float32 values in [-2, 2];
+ * log and sqrt take abs(x)+0.5, div divides by abs(y)+0.5, exp/expm1 see
+ * |x| <= 3, pow is (abs(x)+0.5) ** y with |y| <= 2, and any value whose bound
+ * exceeds 8 is rescaled by a power of two (exact). The seed is fixed.
+ */
+import { describe, expect, it } from 'vitest';
+import { type DType, type Graph, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
+import { compileGraph, runProgram } from '../../src/compile';
+import { backendByName } from '../../src/settings';
+import { DEFAULT_REL, evaluate } from './reference-eval';
+
+const SEED = 0x5eed_f05e;
+const FORWARD_GRAPHS = 1000;
+const BACKWARD_GRAPHS = 250;
+const TOL = DEFAULT_REL;
+const MAX_SIZE = 64;
+
+// ---------------------------------------------------------------- seeded generator
+
+/** splitmix32: a small deterministic PRNG. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+interface Entry {
+  readonly v: Value;
+  /** Upper bound on |value| (f32 and i32). */
+  readonly bound: number;
+}
+
+interface Case {
+  readonly graph: Graph;
+  readonly inputs: Float64Array[];
+}
+
+class Gen {
+  readonly r: () => number;
+  readonly params: Node[] = [];
+  readonly inputs: Float64Array[] = [];
+  readonly pool: Entry[] = [];
+
+  constructor(seed: number) {
+    this.r = prng(seed);
+  }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.r() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.r() * xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
+  shuffle<T>(xs: readonly T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+
+  shape(maxRank = 3, maxSize = 48): number[] {
+    for (;;) {
+      const s = range(this.int(0, maxRank)).map(() => this.int(1, 4));
+      if (prod(s) <= maxSize) return s;
+    }
+  }
+
+  /** A new float32 parameter with values in [-2, 2] (or small ints). */
+  param(shape: readonly number[], dtype: DType = 'f32'): Entry {
+    const p = param(dtype, shape);
+    this.params.push(p);
+    this.inputs.push(Float64Array.from(range(prod(shape)), () => (dtype === 'f32' ? Math.fround(this.r() * 4 - 2) : this.int(-5, 5))));
+    return { v: p.out, bound: dtype === 'f32' ? 2 : 5 };
+  }
+
+  /** Prefers recent values, so graphs grow deep as well as wide. */
+  choose(pred: (e: Entry) => boolean): Entry | undefined {
+    const ok = this.pool.filter(pred);
+    if (!ok.length) return undefined;
+    return this.chance(0.6) ? ok[ok.length - 1 - this.int(0, Math.min(2, ok.length - 1))] : this.pick(ok);
+  }
+
+  push(v: Value, bound: number): Entry {
+    let e: Entry = { v, bound };
+    // Keep values small: rescale by a power of two (exact in float32).
+    if (v.dtype === 'f32' && bound > 8) {
+      const k = Math.ceil(Math.log2(bound / 4));
+      e = { v: emit('mul', [v, constant(2 ** -k, 'f32')]), bound: bound * 2 ** -k };
+    }
+    this.pool.push(e);
+    return e;
+  }
+
+  dyadic(): number {
+    return this.pick([0.5, -1, 1.25, 2, -0.75, 0.125, 3, -1.5]);
+  }
+
+  /** A same-shape partner for x: another value, a 0-d constant, a broadcast parameter, or a broadcast reduction of x. */
+  partner(x: Entry): Entry {
+    const s = x.v.shape;
+    const same = this.pool.filter((e) => e.v.dtype === 'f32' && e.v.shape.join() === s.join() && e !== x);
+    const c = this.r();
+    if (c < 0.35 && same.length) return this.pick(same);
+    if (c < 0.5 || s.length === 0) return { v: constant(this.dyadic(), 'f32'), bound: 3 };
+    if (c < 0.8) {
+      const small = s.map((d) => (this.chance(0.5) ? 1 : d));
+      const p = this.param(small);
+      return { v: emit('expand', [p.v], { shape: [...s] }), bound: p.bound };
+    }
+    const axes = range(s.length).filter(() => this.chance(0.6));
+    if (!axes.length) axes.push(this.int(0, s.length - 1));
+    const op = this.pick(['max', 'sum']);
+    const red = emit(op, [x.v], { axes, keepdims: true });
+    const n = prod(axes.map((a) => s[a]));
+    return { v: emit('expand', [red], { shape: [...s] }), bound: op === 'max' ? x.bound : x.bound * n };
+  }
+
+  f32(): Entry {
+    return this.choose((e) => e.v.dtype === 'f32') ?? this.param(this.shape());
+  }
+
+  // ---- op families; each returns false when it does not apply ----
+
+  unary(): boolean {
+    let x = this.f32();
+    const op = this.pick(['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']);
+    let v = x.v;
+    let b = x.bound;
+    if (op === 'exp' || op === 'expm1') {
+      if (b > 3) {
+        const k = Math.ceil(Math.log2(b / 3));
+        v = emit('mul', [v, constant(2 ** -k, 'f32')]);
+        b = b * 2 ** -k;
+      }
+      x = this.push(emit(op, [v]), Math.exp(b));
+      return true;
+    }
+    if (op === 'log' || op === 'sqrt') v = emit('add', [emit('abs', [v]), constant(0.5, 'f32')]);
+    if (op === 'log1p') v = emit('abs', [v]);
+    const bounds: Record<string, number> = { neg: b, abs: b, sign: 1, log: Math.max(Math.log(b + 0.5), 0.7), sqrt: Math.sqrt(b + 0.5), log1p: Math.log1p(b) };
+    this.push(emit(op, [v]), bounds[op] ?? 1);
+    return true;
+  }
+
+  binary(): boolean {
+    const x = this.f32();
+    const y = this.partner(x);
+    const [a, b] = this.chance(0.5) || y.v.shape.length === 0 ? [x, y] : [y, x];
+    const op = this.pick(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']);
+    if (op === 'div') {
+      this.push(emit('div', [a.v, emit('add', [emit('abs', [b.v]), constant(0.5, 'f32')])]), a.bound * 2);
+    } else if (op === 'pow') {
+      const base = emit('add', [emit('abs', [a.v]), constant(0.5, 'f32')]);
+      const k = Math.max(0, Math.ceil(Math.log2(b.bound / 2)));
+      const e = k ? emit('mul', [b.v, constant(2 ** -k, 'f32')]) : b.v;
+      this.push(emit('pow', [base, e]), Math.max((a.bound + 0.5) ** 2, 4));
+    } else {
+      const bound = op === 'mul' ? a.bound * b.bound : op === 'add' || op === 'sub' ? a.bound + b.bound : Math.max(a.bound, b.bound);
+      this.push(emit(op, [a.v, b.v]), bound);
+    }
+    return true;
+  }
+
+  select(): boolean {
+    const x = this.f32();
+    const y = this.partner(x);
+    let c = emit(this.pick(['lt', 'le', 'gt', 'ge', 'eq', 'ne']), [x.v, y.v]);
+    if (this.chance(0.3)) c = emit('not', [c]);
+    if (this.chance(0.2)) c = emit(this.pick(['and', 'or']), [c, emit('gt', [x.v, constant(0, 'f32')])]);
+    if (this.chance(0.25)) {
+      this.push(emit('cast', [c], { dtype: 'f32' }), 1);
+      return true;
+    }
+    const z = this.partner(x);
+    const [a, b] = this.chance(0.5) ? [x, z] : [z, x];
+    this.push(emit('where', [c, a.v, b.v]), Math.max(a.bound, b.bound));
+    return true;
+  }
+
+  reduce(): boolean {
+    const x = this.choose((e) => e.v.shape.length > 0 && e.v.dtype !== 'bool');
+    if (!x) return false;
+    const s = x.v.shape;
+    const axes = this.chance(0.25) ? range(s.length) : range(s.length).filter(() => this.chance(0.5));
+    if (!axes.length) axes.push(this.int(0, s.length - 1));
+    const op = this.pick(['sum', 'max']);
+    const n = prod(axes.map((a) => s[a]));
+    this.push(emit(op, [x.v], { axes, keepdims: this.chance(0.4) }), op === 'sum' ? x.bound * n : x.bound);
+    return true;
+  }
+
+  /** A random factorisation of n into up to 4 dims (1s included). */
+  factor(n: number): number[] {
+    const dims: number[] = [];
+    let rest = n;
+    while (rest > 1 && dims.length < 3) {
+      const divs = range(rest).map((i) => i + 1).filter((d) => rest % d === 0 && d > 1);
+      const d = this.pick(divs);
+      dims.push(d);
+      rest /= d;
+    }
+    if (rest > 1) dims.push(rest);
+    if (dims.length < 4 && this.chance(0.3)) dims.splice(this.int(0, dims.length), 0, 1);
+    return this.shuffle(dims);
+  }
+
+  movement(): boolean {
+    const x = this.choose((e) => e.v.dtype !== 'bool') ?? this.f32();
+    const s = x.v.shape;
+    const kind = this.pick(['reshape', 'permute', 'expand', 'slice', 'slice', 'pad', 'concat']);
+    const pushAs = (v: Value) => this.push(v, x.bound);
+    if (kind === 'reshape') pushAs(emit('reshape', [x.v], { shape: this.factor(prod(s)) }));
+    else if (kind === 'permute') {
+      if (s.length < 2) return false;
+      pushAs(emit('permute', [x.v], { perm: this.shuffle(range(s.length)) }));
+    } else if (kind === 'expand') {
+      let v = x.v;
+      if (!s.includes(1)) {
+        if (s.length >= 4) return false;
+        const at = this.int(0, s.length);
+        v = emit('reshape', [v], { shape: [...s.slice(0, at), 1, ...s.slice(at)] });
+      }
+      const grow = v.shape.map((d) => (d === 1 ? this.int(1, 4) : d));
+      if (prod(grow) > MAX_SIZE) return false;
+      pushAs(emit('expand', [v], { shape: grow }));
+    } else if (kind === 'slice') {
+      if (!s.length) return false;
+      const steps = s.map(() => this.pick([1, 1, 2, -1, -2, 3]));
+      const shape = s.map((d, i) => this.int(1, Math.floor((d - 1) / Math.abs(steps[i])) + 1));
+      const starts = s.map((d, i) => {
+        const span = (shape[i] - 1) * Math.abs(steps[i]);
+        return steps[i] > 0 ? this.int(0, d - 1 - span) : this.int(span, d - 1);
+      });
+      pushAs(emit('slice', [x.v], { starts, steps, shape }));
+    } else if (kind === 'pad') {
+      const pads = s.map(() => [this.int(0, 2), this.int(0, 1)]);
+      if (!s.length || prod(s.map((d, i) => d + pads[i][0] + pads[i][1])) > MAX_SIZE) return false;
+      const value = x.v.dtype === 'i32' ? this.int(-3, 3) : this.dyadic();
+      this.push(emit('pad', [x.v], { pads, value }), Math.max(x.bound, Math.abs(value)));
+    } else {
+      if (!s.length) return false;
+      const axis = this.int(0, s.length - 1);
+      const parts = [x];
+      for (let k = this.int(1, 2); k > 0; k--) {
+        const other = this.pool.filter((e) => e.v.dtype === x.v.dtype && e.v.shape.length === s.length && e.v.shape.every((d, i) => i === axis || d === s[i]));
+        if (x.v.dtype === 'f32' && this.chance(0.4)) parts.push(this.param(s.map((d, i) => (i === axis ? this.int(1, 3) : d))));
+        else parts.push(this.pick(other.length ? other : [x]));
+      }
+      const total = parts.reduce((a, p) => a + p.v.shape[axis], 0);
+      if ((prod(s) / s[axis]) * total > MAX_SIZE) return false;
+      this.push(emit('concat', this.shuffle(parts).map((p) => p.v), { axis }), Math.max(...parts.map((p) => p.bound)));
+    }
+    return true;
+  }
+
+  dot(): boolean {
+    const x = this.choose((e) => e.v.dtype === 'f32' && e.v.shape.length > 0) ?? this.param(this.shape(3, 24));
+    const s = x.v.shape;
+    const axes = this.shuffle(range(s.length));
+    const nb = s.length > 1 && this.chance(0.4) ? 1 : 0;
+    const lb = axes.slice(0, nb);
+    const lc = axes.slice(nb, nb + this.int(s.length - nb > 1 ? 1 : 0, Math.min(2, s.length - nb)));
+    const free = range(this.int(0, 2)).map(() => this.int(1, 4));
+    const outSize = prod(lb.map((a) => s[a])) * prod(s.filter((_, i) => !lb.includes(i) && !lc.includes(i))) * prod(free);
+    if (outSize > MAX_SIZE || prod(s) * prod(free) > 256) return false;
+    // rhs axes: batch, contracted and free ones in a random order.
+    const roles = this.shuffle([...lb.map((a) => ['b', a]), ...lc.map((a) => ['c', a]), ...free.map((d) => ['f', d])] as [string, number][]);
+    const rshape = roles.map(([k, v]) => (k === 'f' ? v : s[v]));
+    const selfDot = free.length === 0 && this.chance(0.3);
+    const y = selfDot ? x : this.chance(0.7) ? this.param(rshape) : undefined;
+    let yv: Value;
+    let yb: number;
+    if (selfDot) {
+      // x with itself: rhs axes are x's own axes.
+      yv = x.v;
+      yb = x.bound;
+      const batch = [lb, lb];
+      const contract = [lc, this.shuffle(lc)];
+      if (contract[1].some((a, i) => s[a] !== s[lc[i]])) contract[1] = lc;
+      this.push(emit('dot', [x.v, yv], { batch, contract }), x.bound * yb * prod(lc.map((a) => s[a])));
+      return true;
+    }
+    if (y) {
+      yv = y.v;
+      yb = y.bound;
+    } else {
+      // A transformed value as the rhs: tanh of a parameter.
+      const p = this.param(rshape);
+      yv = emit('tanh', [p.v]);
+      yb = 1;
+    }
+    const batch = [lb, lb.map((a) => roles.findIndex(([k, v]) => k === 'b' && v === a))];
+    const contract = [lc, lc.map((a) => roles.findIndex(([k, v]) => k === 'c' && v === a))];
+    const [lhs, rhs, at] = this.chance(0.5) ? [x.v, yv, batch] : [yv, x.v, undefined];
+    const attrs = at ? { batch, contract } : { batch: [batch[1], batch[0]], contract: [contract[1], contract[0]] };
+    this.push(emit('dot', [lhs, rhs], attrs), x.bound * yb * prod(lc.map((a) => s[a])));
+    return true;
+  }
+
+  /** int32: truncating cast or iota, wrapping arithmetic, reductions, and back to float32. */
+  integer(): boolean {
+    const x = this.f32();
+    let i: Entry;
+    if (this.chance(0.5) && x.v.shape.length) i = { v: emit('iota', [], { shape: [...x.v.shape], axis: this.int(0, x.v.shape.length - 1) }), bound: 4 };
+    else i = { v: emit('cast', [emit('mul', [x.v, constant(2.5, 'f32')])], { dtype: 'i32' }), bound: x.bound * 2.5 };
+    for (let k = this.int(1, 3); k > 0; k--) {
+      const c = this.r();
+      if (c < 0.25) {
+        // Large factors make the products wrap (Math.imul semantics).
+        const big = this.pick([3, -7, 65537, 1_000_003, 2_147_483_647]);
+        i = { v: emit('mul', [i.v, constant(big, 'i32')]), bound: 2 ** 31 };
+      } else if (c < 0.5) i = { v: emit(this.pick(['add', 'sub', 'maximum', 'minimum']), [i.v, constant(this.int(-9, 9) * (this.chance(0.3) ? 300_000_000 : 1), 'i32')]), bound: 2 ** 31 };
+      else if (c < 0.65) i = { v: emit(this.pick(['neg', 'abs', 'sign']), [i.v]), bound: i.bound };
+      else if (c < 0.8 && i.v.shape.length) {
+        const axes = range(i.v.shape.length).filter(() => this.chance(0.5));
+        if (!axes.length) axes.push(0);
+        i = { v: emit(this.pick(['sum', 'max']), [i.v], { axes, keepdims: this.chance(0.5) }), bound: 2 ** 31 };
+      } else {
+        const j = this.pool.find((e) => e.v.dtype === 'i32' && e.v.shape.join() === i.v.shape.join());
+        if (j) i = { v: emit(this.pick(['add', 'mul', 'sub']), [i.v, j.v]), bound: 2 ** 31 };
+      }
+    }
+    if (this.chance(0.3)) this.pool.push(i);
+    this.push(emit('cast', [i.v], { dtype: 'f32' }), Math.min(i.bound, 2 ** 31));
+    return true;
+  }
+
+  build(name: string, steps: number, withInt = true): Case {
+    this.param(this.shape());
+    const families: [() => boolean, number][] = [
+      [() => this.unary(), 3],
+      [() => this.binary(), 3],
+      [() => this.select(), 1],
+      [() => this.reduce(), 2],
+      [() => this.movement(), 3],
+      [() => this.dot(), 1.5],
+      [() => this.integer(), withInt ? 0.7 : 0],
+    ];
+    const total = families.reduce((a, f) => a + f[1], 0);
+    for (let done = 0; done < steps; ) {
+      let c = this.r() * total;
+      const fam = families.find((f) => (c -= f[1]) < 0) ?? families[0];
+      if (fam[0]()) done++;
+    }
+    const computed = this.pool.filter((e) => e.v.node.op !== 'param');
+    const outs = [computed[computed.length - 1].v];
+    if (this.chance(0.3) && computed.length > 2) outs.push(this.pick(computed.slice(0, -1)).v);
+    return { graph: graphFrom(name, this.params, outs, false), inputs: this.inputs };
+  }
+}
+
+export function randomCase(seed: number, withInt = true): Case {
+  const gen = new Gen(seed);
+  return gen.build(`g${seed}`, gen.int(2, 10), withInt);
+}
+
+// ---------------------------------------------------------------- running and comparing
+
+const backend = backendByName('js');
+
+function runCompiled(g: Graph, inputs: readonly Float64Array[], fusion: boolean): { outs: ArrayLike<number>[]; kernels: number } {
+  const prog = compileGraph(g, { backend, fusion });
+  const bufs = g.params.map((p, i) => backend.upload(p.types[0].dtype, inputs[i]));
+  const outs = runProgram(prog, g, bufs, () => {
+    throw new Error('no captured buffers in these graphs');
+  });
+  const res = outs.map((b) => backend.download(b));
+  for (const b of [...bufs, ...outs]) backend.free(b);
+  return { outs: res, kernels: prog.plan.kernels.length };
+}
+
+interface Stats {
+  elements: number;
+  skipped: number;
+  worst: number;
+}
+
+/** First mismatch of got vs the reference, or undefined. */
+function compare(g: Graph, got: readonly ArrayLike<number>[], ref: ReturnType<typeof evaluate>, stats: Stats): string | undefined {
+  for (let o = 0; o < ref.length; o++) {
+    const { data, err } = ref[o];
+    if (got[o].length !== data.length) return `output ${o}: ${got[o].length} elements, expected ${data.length}`;
+    for (let i = 0; i < data.length; i++) {
+      stats.elements++;
+      if (err[i] === Infinity) {
+        stats.skipped++;
+        continue;
+      }
+      const diff = Math.abs(got[o][i] - data[i]);
+      const tol = TOL * err[i] + 1e-30;
+      if (err[i] > 0) stats.worst = Math.max(stats.worst, diff / (TOL * err[i]));
+      if (!(diff <= tol)) return `output ${o} (${g.outputs[o].dtype}) element ${i}: got ${got[o][i]}, expected ${data[i]} (tolerance ${tol.toExponential(2)})`;
+    }
+  }
+  return undefined;
+}
+
+function report(c: Case, msg: string): string {
+  const ins = c.inputs.map((x, i) => `  %${i} = [${Array.from(x).join(', ')}]`).join('\n');
+  return `${msg}\n${printGraph(c.graph)}\ninputs:\n${ins}`;
+}
+
+/** Runs one case both ways; returns failure descriptions. */
+function check(c: Case, stats: Stats): string[] {
+  const ref = evaluate(c.graph, c.inputs);
+  const failures: string[] = [];
+  for (const fusion of [true, false]) {
+    let msg: string | undefined;
+    try {
+      msg = compare(c.graph, runCompiled(c.graph, c.inputs, fusion).outs, ref, stats);
+    } catch (e) {
+      msg = `threw ${(e as Error).stack?.split('\n').slice(0, 4).join(' | ')}`;
+    }
+    if (msg) failures.push(report(c, `${c.graph.name} fusion=${fusion}: ${msg}`));
+  }
+  return failures;
+}
+
+/** sum(forward output) as the body of a vjp node over fresh primals; outputs: loss, then d loss / d each float param. */
+function backwardCase(c: Case): Case | undefined {
+  const out = c.graph.outputs[0];
+  if (out.dtype !== 'f32') return undefined;
+  const loss = out.shape.length ? emit('sum', [out], { axes: range(out.shape.length), keepdims: false }) : out;
+  const body = graphFrom(`${c.graph.name}_body`, c.graph.params, [loss]);
+  const wrt = range(c.graph.params.length).filter((i) => c.graph.params[i].types[0].dtype === 'f32');
+  const primals = c.graph.params.map((p) => param(p.types[0].dtype, p.types[0].shape));
+  const node = makeNode('vjp', [...primals.map((p) => p.out), constant(1, 'f32')], { wrt }, body);
+  return { graph: graphFrom(`${c.graph.name}_grad`, primals, node.outs), inputs: c.inputs };
+}
+
+describe('fusion equivalence on random graphs (js backend)', () => {
+  it(`forward: ${FORWARD_GRAPHS} graphs, fused == unfused == float64 reference`, () => {
+    const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
+    const failures: string[] = [];
+    const ops = new Set<string>();
+    for (let k = 0; k < FORWARD_GRAPHS; k++) {
+      const c = randomCase(SEED + k);
+      for (const n of c.graph.nodes) ops.add(n.op);
+      failures.push(...check(c, stats));
+    }
+    expect(failures.slice(0, 3).join('\n\n')).toBe('');
+    // The generator covers every family, and few elements are skipped as fragile.
+    for (const op of ['exp', 'log', 'sqrt', 'sin', 'tanh', 'sigmoid', 'log1p', 'expm1', 'pow', 'div', 'maximum', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'slice', 'pad', 'concat', 'dot', 'cast', 'iota', 'const']) expect(ops).toContain(op);
+    expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
+    expect(stats.elements).toBeGreaterThan(10_000);
+  });
+
+  it(`forward + backward: ${BACKWARD_GRAPHS} gradients of sum(output), fused == unfused == float64 reverse mode`, () => {
+    const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
+    const failures: string[] = [];
+    let made = 0;
+    for (let k = 0; made < BACKWARD_GRAPHS; k++) {
+      const b = backwardCase(randomCase(SEED + 100_000 + k, false));
+      if (!b) continue;
+      made++;
+      failures.push(...check(b, stats));
+    }
+    expect(failures.slice(0, 3).join('\n\n')).toBe('');
+    expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
+  });
+
+  it('fused plans have no more kernels than unfused ones', () => {
+    let fewer = 0;
+    for (let k = 0; k < 40; k++) {
+      const c = randomCase(SEED + 200_000 + k);
+      const on = compileGraph(c.graph, { backend, fusion: true }).plan.kernels.length;
+      const off = compileGraph(c.graph, { backend, fusion: false }).plan.kernels.length;
+      expect(on).toBeLessThanOrEqual(off);
+      if (on < off) fewer++;
+    }
+    expect(fewer).toBeGreaterThan(20);
+  });
+});
