@@ -86,6 +86,18 @@ function affine(e: Idx): { atoms: Map<Idx, number>; c: number } {
 }
 
 function build(atoms: Map<Idx, number>, c: number): Idx {
+  // k*c*floor(y/c) + k*(y mod c) = k*y (div() gives floor(y/c) its canonical, interned form).
+  for (const [m, mm] of atoms) {
+    if (m.k !== 'mod' || mm === 0) continue;
+    const d = div(m.a, m.c);
+    if (atoms.get(d) !== mm * m.c) continue;
+    atoms = new Map(atoms);
+    atoms.delete(d);
+    atoms.delete(m);
+    const y = affine(m.a);
+    for (const [k, v] of y.atoms) atoms.set(k, (atoms.get(k) ?? 0) + v * mm);
+    return build(atoms, c + y.c * mm);
+  }
   const terms: Idx[] = [];
   const sorted = [...atoms.entries()].filter(([, m]) => m !== 0).sort((a, b) => (a[0].key < b[0].key ? -1 : a[0].key > b[0].key ? 1 : 0));
   for (const [a, m] of sorted) terms.push(m === 1 ? a : intern({ k: 'mul', a, c: m, key: `${a.key}*${m}` }));
@@ -113,20 +125,46 @@ export function mul(x: Idx, c: number): Idx {
   return build(a.atoms, a.c * c);
 }
 
+/** Splits an affine view as g * q + r, r holding the atoms g does not divide and the constant mod g. */
+function splitBy(a: { atoms: Map<Idx, number>; c: number }, g: number): { q: Idx; r: Idx } {
+  const qa = new Map<Idx, number>();
+  const ra = new Map<Idx, number>();
+  for (const [k, m] of a.atoms) (m % g === 0 ? qa : ra).set(k, m % g === 0 ? m / g : m);
+  const cq = Math.floor(a.c / g);
+  return { q: build(qa, cq), r: build(ra, a.c - cq * g) };
+}
+
+const inRange = (e: Idx, c: number) => {
+  const [lo, hi] = range(e);
+  return lo >= 0 && hi < c;
+};
+
+/** Divisors of c between 2 and c - 1, largest first (trial division up to sqrt(c)). */
+function divisors(c: number): number[] {
+  const out: number[] = [];
+  for (let g = 2; g * g <= c; g++) {
+    if (c % g !== 0) continue;
+    out.push(g);
+    if (g * g !== c) out.push(c / g);
+  }
+  return out.sort((p, q) => q - p);
+}
+
 /** Floor division by a positive constant, simplified where the terms split cleanly. */
 export function div(x: Idx, c: number): Idx {
   if (c === 1) return x;
-  const [lo, hi] = range(x);
-  if (lo >= 0 && hi < c) return num(0);
+  if (inRange(x, c)) return num(0);
   if (x.k === 'div') return div(x.a, x.c * c);
   const a = affine(x);
-  const whole = new Map<Idx, number>();
-  const rest = new Map<Idx, number>();
-  for (const [k, m] of a.atoms) (m % c === 0 ? whole : rest).set(k, m % c === 0 ? m / c : m);
-  const cq = Math.floor(a.c / c);
-  const restExpr = build(rest, a.c - cq * c);
-  const [rlo, rhi] = range(restExpr);
-  if (rlo >= 0 && rhi < c) return build(whole, cq);
+  // x = c*q + r exactly, so floor(x / c) = q + floor(r / c).
+  const { q, r } = splitBy(a, c);
+  if (inRange(r, c)) return q;
+  if (r !== x) return add(q, div(r, c));
+  // A common factor g | c with x = g*q + r, 0 <= r < g: floor(x / c) = floor(q / (c / g)).
+  for (const g of divisors(c)) {
+    const s = splitBy(a, g);
+    if (inRange(s.r, g)) return div(s.q, c / g);
+  }
   return intern({ k: 'div', a: x, c, key: `(${x.key}/${c})` });
 }
 
@@ -136,9 +174,17 @@ export function mod(x: Idx, c: number): Idx {
   const a = affine(x);
   const rest = new Map<Idx, number>();
   for (const [k, m] of a.atoms) if (m % c !== 0) rest.set(k, m);
-  const r = build(rest, ((a.c % c) + c) % c);
+  const c0 = ((a.c % c) + c) % c;
+  let r = build(rest, c0);
   const [lo, hi] = range(r);
   if (lo >= 0 && hi < c) return r;
+  // A common factor g | c with r = g*q + s, 0 <= s < g: r mod c = g * (q mod (c / g)) + s.
+  for (const g of divisors(c)) {
+    const sp = splitBy(affine(r), g);
+    if (inRange(sp.r, g)) return add(mul(mod(sp.q, c / g), g), sp.r);
+  }
+  // Kernels render mod as `%`, which keeps the sign: keep the argument non-negative.
+  if (lo < 0) r = build(rest, c0 + Math.ceil(-lo / c) * c);
   return intern({ k: 'mod', a: r, c, key: `(${r.key}%${c})` });
 }
 

@@ -4,7 +4,7 @@
  * merged by value: each is a kernel argument that a cached plan refills
  * from a later graph of the same structure, where the values may differ.
  */
-import type { Graph, Node, Value } from '../ir';
+import { type Graph, type Node, type Value, fmtAttr } from '../ir';
 import { rewrite } from './rewrite';
 
 const NEVER_MERGE = new Set(['param', 'buffer', 'const']);
@@ -20,7 +20,7 @@ export function cse(g: Graph): Graph {
   const table = new Map<string, Node>();
   return rewrite(g, (n, inputs, rebuild) => {
     if (NEVER_MERGE.has(n.op) || n.body) return undefined;
-    const key = `${n.op}(${inputs.map(idOf).join(',')})${JSON.stringify(n.attrs)}`;
+    const key = `${n.op}(${inputs.map(idOf).join(',')})${fmtAttr(n.attrs)}`;
     const hit = table.get(key);
     if (hit) return hit.outs;
     const node = rebuild();

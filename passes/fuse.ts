@@ -55,7 +55,7 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
   const roots = new Set<Node>();
   if (!opts.fusion) {
     for (const n of g.nodes) if (outputs.has(n) || !(NEVER_KERNELS.has(n.op) || VIEW_OPS.has(n.op))) roots.add(n);
-    return { graph: g, roots: g.nodes.filter((n) => roots.has(n)) };
+    return { graph: g, roots: [...g.params.filter((p) => outputs.has(p)), ...g.nodes.filter((n) => roots.has(n))] };
   }
   for (const n of outputs) roots.add(n);
   if (opts.limits.randomOnHost) for (const n of g.nodes) if (n.op === 'random') roots.add(n);
@@ -71,7 +71,8 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
     for (const n of extra) roots.add(n);
     proposeRoots(g, roots);
   }
-  return { graph: g, roots: g.nodes.filter((n) => roots.has(n)) };
+  // An output that is a parameter is copied (params are not among the nodes).
+  return { graph: g, roots: [...g.params.filter((p) => outputs.has(p)), ...g.nodes.filter((n) => roots.has(n))] };
 }
 
 /** Rule 4: in reverse order, find the kernels each node's value flows into. */

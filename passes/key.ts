@@ -4,7 +4,7 @@
  * the values that `simplify` treats specially (0 and 1), which can change the
  * optimised graph. Buffers and parameters are keyed by type and position.
  */
-import type { Graph, Node, Value } from '../ir';
+import { type Graph, type Node, type Value, fmtAttr } from '../ir';
 
 export function structuralKey(g: Graph): string {
   const ids = new Map<Value, number>();
@@ -26,5 +26,5 @@ function nodeKey(n: Node, ids: Map<Value, number>): string {
     return `c ${v === 0 || v === 1 ? v : '?'} ${t}`;
   }
   const body = n.body ? `{${structuralKey(n.body)}}` : '';
-  return `${n.op} ${n.inputs.map((v) => ids.get(v)).join(',')} ${JSON.stringify(n.attrs)} ${t}${body}`;
+  return `${n.op} ${n.inputs.map((v) => ids.get(v)).join(',')} ${fmtAttr(n.attrs)} ${t}${body}`;
 }

@@ -40,7 +40,10 @@ function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
       return x[0].dtype === out.dtype ? x[0] : undefined;
     case 'reshape': {
       if (shapesEqual(x[0].shape, out.shape)) return x[0];
-      if (x[0].node.op === 'reshape') return emit('reshape', [x[0].node.inputs[0]], n.attrs);
+      if (x[0].node.op === 'reshape') {
+        const inner = x[0].node.inputs[0];
+        return shapesEqual(inner.shape, out.shape) ? inner : emit('reshape', [inner], n.attrs);
+      }
       return undefined;
     }
     case 'permute': {
@@ -48,7 +51,8 @@ function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
       if (perm.every((p, i) => p === i)) return x[0];
       if (x[0].node.op === 'permute') {
         const inner = x[0].node.attrs.perm as number[];
-        return emit('permute', [x[0].node.inputs[0]], { perm: perm.map((p) => inner[p]) });
+        const composed = perm.map((p) => inner[p]);
+        return composed.every((p, i) => p === i) ? x[0].node.inputs[0] : emit('permute', [x[0].node.inputs[0]], { perm: composed });
       }
       return undefined;
     }

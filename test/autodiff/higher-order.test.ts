@@ -132,3 +132,22 @@ describe('checkGrad of gradient functions (second derivatives of the rules)', ()
     expectClose(g, [2, 2, 2, 2, 2, 2]);
   });
 });
+
+describe('inside jit: vjp nodes stay in the traced IR and the autodiff pass expands them', () => {
+  const f = (x: T) => x.tanh().mul(x).sum();
+  it('jit(grad(f)) and jit of grad(grad) match eager', () => {
+    const x = fromFlat([0.3, -1.1, 2], [3]);
+    const jg = lg.jit(lg.grad(f) as (x: T) => T);
+    expectClose(jg(x), flat(lg.grad(f)(x) as T), 1e-6, 1e-6);
+    const d2 = (x: T) => lg.grad((y: T) => (lg.grad(f)(y) as T).sum())(x) as T;
+    // d/dx [tanh x + x (1 - tanh^2 x)] = 2 (1 - tanh^2 x) - 2 x tanh x (1 - tanh^2 x)
+    const expected = flat(x).map((v) => { const t = Math.tanh(v); return 2 * (1 - t * t) - 2 * v * t * (1 - t * t); });
+    expectClose(lg.jit(d2)(x), expected, 1e-5, 1e-4);
+  });
+  it('the traced stage holds a vjp node, the grad stage none', () => {
+    const low = lg.jit(lg.grad(f) as (x: T) => T).lower(fromFlat([1, 2, 3], [3]));
+    expect(low.ir('traced')).toMatch(/= vjp /);
+    expect(low.ir('grad')).not.toMatch(/vjp/);
+    expect(low.ir('grad')).toMatch(/tanh/);
+  });
+});

@@ -64,44 +64,63 @@ const scale = (a: number, b: number) => (a === 0 ? 0 : a * b);
 
 // ---------------------------------------------------------------- elementwise
 
-type Partials = (x: number[], y: number, m: number[]) => { d: number[]; dd: number[] };
-
-/** Generic error scale of a partial: its magnitude times (1 + input scales). */
-function simple(d: (x: number[], y: number) => number[]): Partials {
-  return (x, y, m) => {
-    const ds = d(x, y);
-    const s = 1 + m.reduce((a, b) => a + b, 0);
-    return { d: ds, dd: ds.map((v) => scale(Math.abs(v), s)) };
-  };
-}
+/** Partial derivatives of an elementwise op at x (y is its value there). */
+type Partials = (x: number[], y: number) => number[];
 
 const F32_UNARY: Record<string, [(x: number) => number, Partials]> = {
-  neg: [(x) => -x, simple(() => [-1])],
-  abs: [Math.abs, simple(([x]) => [Math.sign(x)])],
-  sign: [Math.sign, simple(() => [0])],
-  exp: [Math.exp, simple((_x, y) => [y])],
-  log: [Math.log, simple(([x]) => [1 / x])],
-  sqrt: [Math.sqrt, simple((_x, y) => [0.5 / y])],
-  sin: [Math.sin, simple(([x]) => [Math.cos(x)])],
-  cos: [Math.cos, simple(([x]) => [-Math.sin(x)])],
-  tanh: [Math.tanh, simple((_x, y) => [1 - y * y])],
-  sigmoid: [(x) => 1 / (1 + Math.exp(-x)), simple((_x, y) => [y * (1 - y)])],
-  log1p: [Math.log1p, simple(([x]) => [1 / (1 + x)])],
-  expm1: [Math.expm1, simple((_x, y) => [y + 1])],
+  neg: [(x) => -x, () => [-1]],
+  abs: [Math.abs, ([x]) => [Math.sign(x)]],
+  sign: [Math.sign, () => [0]],
+  exp: [Math.exp, (_x, y) => [y]],
+  log: [Math.log, ([x]) => [1 / x]],
+  sqrt: [Math.sqrt, (_x, y) => [0.5 / y]],
+  sin: [Math.sin, ([x]) => [Math.cos(x)]],
+  cos: [Math.cos, ([x]) => [-Math.sin(x)]],
+  tanh: [Math.tanh, (_x, y) => [1 - y * y]],
+  sigmoid: [(x) => 1 / (1 + Math.exp(-x)), (_x, y) => [y * (1 - y)]],
+  log1p: [Math.log1p, ([x]) => [1 / (1 + x)]],
+  expm1: [Math.expm1, (_x, y) => [y + 1]],
 };
 
 const F32_BINARY: Record<string, [(a: number, b: number) => number, Partials]> = {
-  add: [(a, b) => a + b, simple(() => [1, 1])],
-  sub: [(a, b) => a - b, simple(() => [1, -1])],
-  mul: [(a, b) => a * b, ([a, b], _y, [ma, mb]) => ({ d: [b, a], dd: [mb, ma] })],
-  div: [
-    (a, b) => a / b,
-    ([a, b], _y, [ma, mb]) => ({ d: [1 / b, -a / (b * b)], dd: [mb / (b * b), ma / (b * b) + scale(2 * Math.abs(a / (b * b * b)), mb)] }),
-  ],
-  pow: [Math.pow, simple(([a, b], y) => [b * Math.pow(a, b - 1), y === 0 ? 0 : y * Math.log(a)])],
-  maximum: [Math.max, simple(([a, b]) => (a > b ? [1, 0] : a < b ? [0, 1] : [0.5, 0.5]))],
-  minimum: [Math.min, simple(([a, b]) => (a < b ? [1, 0] : a > b ? [0, 1] : [0.5, 0.5]))],
+  add: [(a, b) => a + b, () => [1, 1]],
+  sub: [(a, b) => a - b, () => [1, -1]],
+  mul: [(a, b) => a * b, ([a, b]) => [b, a]],
+  div: [(a, b) => a / b, ([a, b]) => [1 / b, -a / (b * b)]],
+  pow: [Math.pow, ([a, b], y) => [b * Math.pow(a, b - 1), y === 0 ? 0 : y * Math.log(a)]],
+  maximum: [Math.max, ([a, b]) => (a > b ? [1, 0] : a < b ? [0, 1] : [0.5, 0.5])],
+  minimum: [Math.min, ([a, b]) => (a < b ? [1, 0] : a > b ? [0, 1] : [0.5, 0.5])],
 };
+
+/** Ops whose partials are piecewise constant (their jumps are handled as fragile points). */
+const CONSTANT_PARTIALS = new Set(['neg', 'abs', 'sign', 'add', 'sub', 'maximum', 'minimum']);
+
+function apply(op: string, x: readonly number[]): number {
+  return x.length === 1 ? F32_UNARY[op][0](x[0]) : F32_BINARY[op][0](x[0], x[1]);
+}
+
+/**
+ * Partials at x and their error scales: |partial| (its own rounding) plus
+ * sum_i |d partial / d x_i| * m_i (the inputs' errors moving it), the second
+ * derivatives taken by central differences in float64.
+ */
+function partials(op: string, x: readonly number[], y: number, m: readonly number[]): { d: number[]; dd: number[] } {
+  const pd = (x.length === 1 ? F32_UNARY : F32_BINARY)[op][1];
+  const d = pd([...x], y);
+  const dd = d.map(Math.abs);
+  if (CONSTANT_PARTIALS.has(op)) return { d, dd };
+  x.forEach((xi, i) => {
+    if (m[i] === 0) return;
+    const h = 1e-5 * Math.max(Math.abs(xi), 1e-3);
+    const up = [...x];
+    const dn = [...x];
+    up[i] += h;
+    dn[i] -= h;
+    const [du, dl] = [pd(up, apply(op, up)), pd(dn, apply(op, dn))];
+    d.forEach((_, j) => (dd[j] += scale(Math.abs(du[j] - dl[j]) / (2 * h), m[i])));
+  });
+  return { d, dd };
+}
 
 const I32_UNARY: Record<string, (x: number) => number> = {
   neg: (x) => -x | 0,
@@ -155,12 +174,11 @@ function elementwise(n: Node, ins: readonly RefValue[], rel: number): RefValue {
     else if (op === 'or') y = x[0] || x[1] ? 1 : 0;
     else if (inDt === 'i32') y = x.length === 1 ? I32_UNARY[op](x[0]) : I32_BINARY[op](x[0], x[1]);
     else {
-      const [f, partials] = x.length === 1 ? F32_UNARY[op] : F32_BINARY[op];
-      y = x.length === 1 ? (f as (x: number) => number)(x[0]) : f(x[0], x[1]);
+      y = apply(op, x);
       if (op === 'sign') e = nearTie(x[0], 0, m[0], 0, rel) ? Infinity : 0;
       else if (op === 'maximum' || op === 'minimum') e = Math.abs(y) + Math.max(m[0], m[1]);
       else {
-        const { d } = partials(x, y, m);
+        const d = (x.length === 1 ? F32_UNARY : F32_BINARY)[op][1](x, y);
         e = Math.abs(y) + d.reduce((a, dj, j) => a + scale(Math.abs(dj), m[j]), 0);
       }
     }
@@ -450,7 +468,7 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
       d = [0, xi[0] ? 1 : 0, xi[0] ? 0 : 1];
       dd = [0, 0, 0].map(() => (mi[0] === Infinity ? Infinity : 0));
     } else {
-      ({ d, dd } = (xi.length === 1 ? F32_UNARY[op] : F32_BINARY[op])[1](xi, y.data[k], mi));
+      ({ d, dd } = partials(op, xi, y.data[k], mi));
       if (op === 'abs' && nearTie(xi[0], 0, mi[0], 0, rel)) dd = [Infinity];
       if ((op === 'maximum' || op === 'minimum') && nearTie(xi[0], xi[1], mi[0], mi[1], rel)) dd = [Infinity, Infinity];
     }

@@ -8,6 +8,7 @@ import { GPU } from 'gpu.js';
 import { expect } from 'vitest';
 import * as lg from '../../../src/index';
 import { registerGpujs, backendByName } from '../../../src/settings';
+import { fromValues } from '../../../src/creation';
 import { GpujsBackend, createGpujsBackend } from '../../../backends/gpujs/backend';
 
 registerGpujs(createGpujsBackend);
@@ -35,10 +36,10 @@ export function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   return out;
 }
 
-/** A float32 tensor of shape `shape` holding `values(...)`. */
+/** A realised float32 tensor of shape `shape` holding `values(...)` (one buffer: dispose frees it). */
 export function rnd(shape: number[], seed: number, lo = -1, hi = 1): lg.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return lg.tensor(values(n, seed, lo, hi)).reshape(shape);
+  return fromValues(values(n, seed, lo, hi), shape, 'f32');
 }
 
 type Out = lg.Tensor | lg.Tensor[];
