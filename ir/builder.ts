@@ -23,7 +23,10 @@ export function param(dtype: DType, shape: Shape): Node {
   return makeNode('param', [], { dtype, shape: [...shape] });
 }
 
+/** A 0-d constant; int32 values wrap and bool values become 0/1, as stored. */
 export function constant(value: number, dtype: DType): Value {
+  if (dtype === 'i32') value = value | 0;
+  else if (dtype === 'bool') value = value ? 1 : 0;
   return makeNode('const', [], { value, dtype }).out;
 }
 

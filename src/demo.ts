@@ -39,6 +39,9 @@ export interface DemoResult {
 
 type Params = unknown;
 
+const PIXEL_MEAN = 0.1307;
+const PIXEL_STD = 0.3081;
+
 function cnnInit() {
   return { c1: nn.init.conv2d(1, 8, 3), c2: nn.init.conv2d(8, 16, 3), fc: nn.init.linear(16 * 7 * 7, 10) };
 }
@@ -62,7 +65,11 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
   const t0 = performance.now();
   const { train, test } = loadMnist({ seed: opts.seed ?? 0 });
 
-  const forward = (p: Params, x: Tensor): Tensor => (model === 'mlp' ? nn.mlp(p as nn.LinearParams[], x) : cnnForward(p as ReturnType<typeof cnnInit>, x));
+  // Inputs standardised with the training set's pixel mean and deviation.
+  const forward = (p: Params, x: Tensor): Tensor => {
+    const z = x.sub(PIXEL_MEAN).div(PIXEL_STD);
+    return model === 'mlp' ? nn.mlp(p as nn.LinearParams[], z) : cnnForward(p as ReturnType<typeof cnnInit>, z);
+  };
   let params: Params = model === 'mlp' ? nn.init.mlp([784, 512, 10]) : cnnInit();
   const opt = optim.adam({ lr });
   let state = opt.init(params);

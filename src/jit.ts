@@ -24,6 +24,8 @@ export interface JitOptions {
   donate?: number | number[];
   /** Argument indices that are part of the signature (axes, shapes, flags). */
   static?: number | number[];
+  /** Reuse the storage of dead temporaries (default true; off only to measure what it saves). */
+  reuse?: boolean;
 }
 
 export type Stage = 'traced' | 'grad' | 'optimized' | 'fused' | 'kernels';
@@ -154,7 +156,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       throw new LazygradError(`jit: the function's results depend on values traced elsewhere (${(e as Error).message})`);
     }
     const backend = backendByName(backendName());
-    const prog = compileGraph(graph, { backend, fusion: fusion(), donated: donatedParams });
+    const prog = compileGraph(graph, { backend, fusion: fusion(), donated: donatedParams, reuse: opts.reuse ?? true });
     const { scalars, captures } = programInputs(prog, graph);
     return {
       prog, graph, leaves: argLeaves, outDef: fo.def, outCount: outs.length, rngDraws: tr.rngOffset, usesRng: !!tr.rngKey,

@@ -421,7 +421,7 @@ function compare(g: Graph, got: readonly ArrayLike<number>[], ref: ReturnType<ty
       const tol = TOL * err[i] + 1e-30;
       if (err[i] > 0 && diff / (TOL * err[i]) > stats.worst) {
         stats.worst = diff / (TOL * err[i]);
-        if (process.env.FUSION_EQ_LOG) stats.where = `${g.name} out ${o} el ${i} got ${got[o][i]} ref ${data[i]} err ${err[i]}`;
+        if (process.env.FUSION_EQ_LOG) stats.where = `${g.name} out ${o} el ${i} got ${got[o][i]} ref ${data[i]} err ${err[i]}\n${printGraph(g)}`;
       }
       if (!(diff <= tol)) return `output ${o} (${g.outputs[o].dtype}) element ${i}: got ${got[o][i]}, expected ${data[i]} (tolerance ${tol.toExponential(2)})`;
     }

@@ -59,3 +59,23 @@ describe('kernel counts without fusion (js)', () => {
     expect(kernels(f, [x, y], true)).toBe(1);
   });
 });
+
+describe('buffer reuse', () => {
+  it('lowers the planned peak bytes of an MLP training step', () => {
+    lg.manualSeed(0);
+    const params = lg.nn.init.mlp([784, 512, 10]);
+    const xb = lg.rand([128, 784]).realize();
+    const labels = lg.tensor(new Int32Array(128).map((_, i) => i % 10));
+    const opt = lg.optim.sgd({ lr: 0.1 });
+    const step = (p: unknown, a: T, l: T) => {
+      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [T, unknown];
+      return [opt.update(g, opt.init(p), p)[0], loss];
+    };
+    const f = step as (...a: unknown[]) => unknown;
+    for (const fusion of [true, false]) {
+      const withReuse = lg.jit(f, { fusion }).lower(params, xb, labels).stats().bytes;
+      const without = lg.jit(f, { fusion, reuse: false }).lower(params, xb, labels).stats().bytes;
+      expect(withReuse).toBeLessThan(without);
+    }
+  });
+});
