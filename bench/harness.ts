@@ -42,7 +42,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function measure(cases: Case[], o: MeasureOptions, log: (s: string) => void): Result[] {
+export async function measure(cases: Case[], o: MeasureOptions, log: (s: string) => void): Promise<Result[]> {
   for (const c of cases) for (let i = 0; i < o.warmup; i++) c.fn();
   const samples = new Map<Case, number[]>(cases.map((c) => [c, []]));
   for (let r = 0; r < o.rounds; r++) {
@@ -52,7 +52,10 @@ export function measure(cases: Case[], o: MeasureOptions, log: (s: string) => vo
         maxTime: o.maxTime,
         initCount: 1,
       });
-      b.run({ async: false });
+      // async: benchmark.js yields to the event loop between samples, so
+      // lazygrad's FinalizationRegistry can release dropped results (it
+      // cannot inside a synchronous loop; see the --memory check).
+      await new Promise((resolve) => b.on('complete', resolve).run({ async: true }));
       if (b.error) throw b.error;
       samples.get(c)!.push(...b.stats.sample.map((s) => s * 1000));
     }

@@ -16,7 +16,7 @@
 import type { Texture } from 'gpu.js';
 import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../../ir';
 import { type Backend, type CompiledPlan, type DeviceBuffer, type RunOptions, type TypedArray, arrayFor } from '../backend';
-import { type GpuStep, type LoweredKernel, MAX_ELEMENTS, lowerKernel } from './codegen';
+import { type LoweredKernel, MAX_ELEMENTS, lowerKernel } from './codegen';
 import { type CachedKernel, type Device, device } from './device';
 import { runOnHost } from './host';
 
@@ -34,6 +34,8 @@ interface GpujsBuffer extends DeviceBuffer {
 
 interface GpujsCompiled extends CompiledPlan {
   readonly lowered: readonly LoweredKernel[];
+  /** The gpu.js kernel of every step, by plan kernel. */
+  readonly fns: readonly (readonly CachedKernel[])[];
 }
 
 const HOST_SOURCE = 'function host() { /* the random primitive, evaluated on the host with ir/random.ts uniform() */ }';
@@ -116,12 +118,12 @@ export class GpujsBackend implements Backend {
 
   compile(plan: KernelPlan): GpujsCompiled {
     const lowered = plan.kernels.map((k) => lowerKernel(k, k.inputs.map((b) => plan.buffers[b].size)));
-    for (const lk of lowered) for (const s of lk.steps) this.dev.kernel(s.source, s.threads);
+    const fns = lowered.map((lk) => lk.steps.map((s) => this.dev.kernel(s.source, s.threads)));
     const sources = plan.kernels.map((k, i) => ({
       name: k.name,
       source: lowered[i].host ? HOST_SOURCE : lowered[i].steps.map((s) => s.source).join('\n\n'),
     }));
-    return { plan, sources, lowered };
+    return { plan, sources, lowered, fns };
   }
 
   /** The kernel-argument form of a buffer: a texture (GL) or float32 values. */
@@ -155,7 +157,13 @@ export class GpujsBackend implements Backend {
   private call(k: CachedKernel, args: unknown[], what: string): Texture | Float32Array {
     const first = k.firstCallMs === undefined;
     const t0 = first ? performance.now() : 0;
-    const out = (k.fn as unknown as (...a: unknown[]) => Texture | Float32Array)(...args);
+    let out: Texture | Float32Array;
+    try {
+      out = (k.fn as unknown as (...a: unknown[]) => Texture | Float32Array)(...args);
+    } catch (e) {
+      if (!first) throw e;
+      throw new LazygradError(`gpujs: ${what} failed to build on ${this.dev.mode}: ${(e as Error).message}`);
+    }
     if (first) {
       this.dev.checkImpl(k.fn, what);
       k.firstCallMs = performance.now() - t0;
@@ -164,11 +172,11 @@ export class GpujsBackend implements Backend {
     return out;
   }
 
-  private runSteps(k: Kernel, lk: LoweredKernel, bufs: GpujsBuffer[], args: readonly number[], transient: Map<GpujsBuffer, Texture>): GpujsBuffer {
-    const out = k.outputs[0];
+  private runSteps(k: Kernel, lk: LoweredKernel, fns: readonly CachedKernel[], bufs: GpujsBuffer[], args: readonly number[], transient: Map<GpujsBuffer, Texture>): GpujsBuffer {
+    const gl = this.dev.isGL;
     let partial: Texture | Float32Array | undefined;
     let result: Texture | Float32Array | undefined;
-    for (const step of lk.steps) {
+    lk.steps.forEach((step, si) => {
       const vals = step.args.map((a) => {
         switch (a.kind) {
           case 'input': return this.devValue(bufs[k.inputs[a.slot]], transient);
@@ -177,22 +185,23 @@ export class GpujsBackend implements Backend {
           case 'const': return a.value;
         }
       });
-      const r = this.call(this.dev.kernel(step.source, step.threads), vals, `kernel ${k.name}`);
-      const owned = this.dev.isGL ? r : Float32Array.from(r as Float32Array);
+      const r = this.call(fns[si], vals, `kernel ${k.name}`);
+      // cpu mode may hand back the same array every call: keep a copy.
+      const owned = gl ? r : Float32Array.from(r as Float32Array);
       if (step.writes === 'partial') {
         partial = owned;
-        if (this.dev.isGL) this.live++;
+        if (gl) this.live++;
       } else result = owned;
-    }
-    if (partial && this.dev.isGL) this.deleteTexture(partial as Texture);
-    const buf: GpujsBuffer = { dtype: out.expr.dtype, size: stepsSize(lk.steps) };
-    if (this.dev.isGL) this.own(buf, result as Texture);
+    });
+    if (partial && gl) this.deleteTexture(partial as Texture);
+    const buf: GpujsBuffer = { dtype: k.outputs[0].expr.dtype, size: lk.steps[lk.steps.length - 1].threads };
+    if (gl) this.own(buf, result as Texture);
     else buf.f32 = result as Float32Array;
     return buf;
   }
 
   run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts: RunOptions = {}): DeviceBuffer[] {
-    const { plan, lowered } = exe as GpujsCompiled;
+    const { plan, lowered, fns } = exe as GpujsCompiled;
     const bufs: GpujsBuffer[] = new Array(plan.buffers.length);
     for (const b of plan.buffers) {
       if (b.role === 'input') bufs[b.id] = this.check(params[b.source!], 'run');
@@ -200,6 +209,7 @@ export class GpujsBackend implements Backend {
     }
     const args = plan.scalars.map((s, i) => (s.dtype === 'f32' ? Math.fround(scalars[i]) : scalars[i]));
     const transient = new Map<GpujsBuffer, Texture>();
+    let ok = false;
     try {
       plan.kernels.forEach((k, i) => {
         const t0 = opts.onKernel ? performance.now() : 0;
@@ -208,21 +218,24 @@ export class GpujsBackend implements Backend {
         else if (lowered[i].host) {
           const ins = k.inputs.map((b) => this.download(bufs[b]));
           bufs[ob.id] = { dtype: ob.dtype, size: ob.size, host: runOnHost(k, ins, k.args.map((s) => args[s]), ob.dtype) } as GpujsBuffer;
-        } else bufs[ob.id] = this.runSteps(k, lowered[i], bufs, args, transient);
+        } else bufs[ob.id] = this.runSteps(k, lowered[i], fns[i], bufs, args, transient);
         for (const id of plan.frees[i]) if (plan.buffers[id].role === 'temp') this.free(bufs[id]);
         if (opts.onKernel) {
           this.dev.finish();
           opts.onKernel({ kernel: k, ms: performance.now() - t0 });
         }
       });
+      ok = true;
     } finally {
       for (const t of transient.values()) this.deleteTexture(t);
-      for (const b of plan.buffers) if (b.role === 'temp' && bufs[b.id]) this.free(bufs[b.id]);
+      for (const b of plan.buffers) {
+        if (bufs[b.id] && (b.role === 'temp' || (!ok && b.role === 'output'))) this.free(bufs[b.id]);
+      }
     }
     // Donated inputs are spent: the caller never reads them again, so their textures go now.
-    if (opts.donated) plan.buffers.forEach((b) => {
-      if (b.role === 'input' && opts.donated!.has(b.source!)) this.free(bufs[b.id]);
-    });
+    if (opts.donated) {
+      for (const b of plan.buffers) if (b.role === 'input' && opts.donated.has(b.source!)) this.free(bufs[b.id]);
+    }
     const seen = new Set<GpujsBuffer>();
     return plan.outputs.map((id) => {
       const b = bufs[id];
@@ -236,10 +249,6 @@ export class GpujsBackend implements Backend {
       return copy;
     });
   }
-}
-
-function stepsSize(steps: readonly GpuStep[]): number {
-  return steps[steps.length - 1].threads;
 }
 
 /** The gpujs backend (for `registerGpujs`). */

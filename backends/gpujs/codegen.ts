@@ -173,7 +173,6 @@ class Emitter {
   private readonly root: Scope = { depth: 0, lines: [] };
   private readonly varName = new Map<LoopVar, string>();
   private readonly varScope = new Map<LoopVar, Scope>();
-  private readonly owner = new Map<LoopVar, Red>();
   private readonly names = new Map<Expr, string>();
   private readonly divmods = new Map<string, { q: string; r: string }>();
   private readonly fvMemo = new Map<Expr, Set<LoopVar>>();
@@ -181,7 +180,8 @@ class Emitter {
   private readonly params: string[] = [];
   private readonly constNames = new Map<string, string>();
   private tmp = 0;
-  private outFlat = 'o';
+  /** The flat output index (the final pass reads its partials at outFlat * parts). */
+  private outFlat = 'g';
 
   constructor(
     private readonly k: Kernel,
@@ -191,13 +191,6 @@ class Emitter {
     k.inputs.forEach((_, s) => this.param(`in${s}`, { kind: 'input', slot: s }));
     if (mode.kind === 'final') this.param('part', { kind: 'partial' });
     k.args.forEach((_, s) => this.param(`a${s}`, { kind: 'scalar', slot: s }));
-    const walk = (e: Expr, seen: Set<Expr>) => {
-      if (seen.has(e)) return;
-      seen.add(e);
-      if (e.k === 'reduce') for (const x of e.vars) this.owner.set(x, e);
-      exprArgs(e).forEach((c) => walk(c, seen));
-    };
-    walk(k.outputs[0].expr, new Set());
   }
 
   private param(name: string, arg: StepArg): string {
@@ -233,7 +226,9 @@ class Emitter {
   step(): GpuStep {
     const body = this.emitBody();
     const name = `${this.k.name.replace(/[^A-Za-z0-9_]/g, '_')}_${this.mode.kind}_${this.threads()}`;
-    const source = [`function ${name}(${this.params.join(', ')}) {`, ...body.map((l) => '  ' + l), '}'].join('\n');
+    // gpu.js bakes argument texture sizes into the shader: the sizes are part of the source (the cache key).
+    const sizes = this.args.map((a) => (a.kind === 'input' ? this.inputSizes[a.slot] : a.kind === 'partial' ? prod(this.k.shape) * (this.mode as { split: Split }).split.parts : '-'));
+    const source = [`function ${name}(${this.params.join(', ')}) {`, `  // argument sizes: ${sizes.join(', ')}`, ...body.map((l) => '  ' + l), '}'].join('\n');
     return { source, threads: this.threads(), args: this.args, writes: this.mode.kind === 'partial' ? 'partial' : 'out' };
   }
 
@@ -259,7 +254,7 @@ class Emitter {
 
   // ---- flat index decomposition ----
 
-  /** Floor quotient and remainder of a non-negative-or-not integer `a` by constant `c` (exact below 2^24). */
+  /** Floor quotient and remainder of integer `a` by constant `c` > 0 (exact for |a| below 2^24). */
   private divmod(a: string, key: string, c: number, scope: Scope): { q: string; r: string } {
     const memoKey = `${key}/${c}`;
     const hit = this.divmods.get(memoKey);

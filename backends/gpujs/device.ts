@@ -102,7 +102,9 @@ export class Device {
     if (!k) {
       const pipeline = this.isGL;
       const fn = this.gpu.createKernel(source, {
-        output: [threads], pipeline, immutable: pipeline, tactic: 'precision', dynamicArguments: true,
+        // Static arguments: texture sizes become shader constants (twice as fast as uniforms on llvmpipe);
+        // the generated source names them, so a cached kernel always sees the sizes it was built for.
+        output: [threads], pipeline, immutable: pipeline, tactic: 'precision',
       });
       k = { fn };
       this.kernels.set(key, k);

@@ -284,7 +284,8 @@ class KernelEmitter {
       exprArgs(e).forEach(walk);
     };
     walk(k.outputs[0].expr);
-    if (!found || other) return undefined;
+    // int32 dots need wrapping products (Math.imul): the generic loop does that.
+    if (!found || other || found.dtype === 'i32') return undefined;
     const body = found.body;
     if (body.k !== 'op' || body.op !== 'mul') return undefined;
     let [a, b] = body.args;

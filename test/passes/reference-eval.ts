@@ -28,7 +28,7 @@ export interface RefValue {
 }
 
 /** Relative rounding error per unit of error scale used to decide fragility. */
-export const DEFAULT_REL = 2e-6;
+export const DEFAULT_REL = 4e-6;
 
 // ---------------------------------------------------------------- indexing
 
@@ -149,7 +149,7 @@ const COMPARE: Record<string, (a: number, b: number) => boolean> = {
 const nearTie = (a: number, b: number, ma: number, mb: number, rel: number) => ma + mb === Infinity || (a !== b && Math.abs(a - b) <= rel * (ma + mb));
 
 /** Reads operand j at output element k: a 0-d operand broadcasts. */
-const at = (ins: readonly RefValue[], types: readonly TensorType[], j: number, k: number) => (types[j].shape.length === 0 ? 0 : k);
+const at = (types: readonly TensorType[], j: number, k: number) => (types[j].shape.length === 0 ? 0 : k);
 
 function elementwise(n: Node, ins: readonly RefValue[], rel: number): RefValue {
   const types = n.inputs.map((v) => v.type);
@@ -158,8 +158,8 @@ function elementwise(n: Node, ins: readonly RefValue[], rel: number): RefValue {
   const err = new Float64Array(size);
   const inDt = types[types.length - 1].dtype;
   for (let k = 0; k < size; k++) {
-    const x = ins.map((v, j) => v.data[at(ins, types, j, k)]);
-    const m = ins.map((v, j) => v.err[at(ins, types, j, k)]);
+    const x = ins.map((v, j) => v.data[at(types, j, k)]);
+    const m = ins.map((v, j) => v.err[at(types, j, k)]);
     const op = n.op;
     let y: number;
     let e = Math.max(0, ...m); // exact ops: error only propagates fragility
@@ -459,8 +459,8 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
   // elementwise f32 (where, unary, binary), 0-d operands accumulate
   const types = n.inputs.map((v) => v.type);
   for (let k = 0; k < g.data.length; k++) {
-    const xi = x.map((v, j) => v.data[at(x, types, j, k)]);
-    const mi = x.map((v, j) => v.err[at(x, types, j, k)]);
+    const xi = x.map((v, j) => v.data[at(types, j, k)]);
+    const mi = x.map((v, j) => v.err[at(types, j, k)]);
     const [gv, ge] = [g.data[k], g.err[k]];
     let d: number[];
     let dd: number[];
@@ -474,7 +474,7 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
     }
     for (let j = 0; j < xi.length; j++) {
       if (n.inputs[j].dtype !== 'f32') continue;
-      add(j, at(x, types, j, k), gv * d[j], scale(Math.abs(d[j]), ge) + scale(Math.abs(gv), dd[j]) + (dd[j] === Infinity ? Infinity : 0));
+      add(j, at(types, j, k), gv * d[j], scale(Math.abs(d[j]), ge) + scale(Math.abs(gv), dd[j]) + (dd[j] === Infinity ? Infinity : 0));
     }
   }
   // A 0-d operand sums its cotangent over the whole output.

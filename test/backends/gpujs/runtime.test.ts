@@ -64,7 +64,7 @@ describe.skipIf(skipGpujs)('gpujs on headless GL', () => {
       expect(be.compileCount).toBe(n);
       expect(again).toEqual(first);
       const want = Array.from({ length: 5 }, (_, i) => {
-        const row = x.dataSync().slice(i * 7, i * 7 + 7);
+        const row = Array.from(x.dataSync().slice(i * 7, i * 7 + 7));
         return row.reduce((s, v) => s + Math.exp(Math.fround(v * -1.5) + 0.25), 0);
       });
       other.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(2e-6 * want[i]));
