@@ -56,9 +56,9 @@ function cnnForward(p: ReturnType<typeof cnnInit>, x: Tensor): Tensor {
 export function runDemo(opts: DemoOptions = {}): DemoResult {
   const log = opts.log ?? ((l: string) => console.log(l));
   const model = opts.model ?? 'mlp';
-  const epochs = opts.epochs ?? (model === 'mlp' ? 6 : 3);
-  const batchSize = opts.batchSize ?? 128;
-  const lr = opts.lr ?? (model === 'mlp' ? 1e-3 : 2e-3);
+  const epochs = opts.epochs ?? (model === 'mlp' ? 8 : 3);
+  const batchSize = opts.batchSize ?? 64;
+  const lr = opts.lr ?? 2e-3;
   if (opts.backend) setBackend(opts.backend);
   if (opts.fusion !== undefined) setFusion(opts.fusion);
   manualSeed(opts.seed ?? 0);
