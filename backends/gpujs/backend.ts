@@ -121,7 +121,7 @@ export class GpujsBackend implements Backend {
     const fns = lowered.map((lk) => lk.steps.map((s) => this.dev.kernel(s.source, s.threads)));
     const sources = plan.kernels.map((k, i) => ({
       name: k.name,
-      source: lowered[i].host ? HOST_SOURCE : lowered[i].steps.map((s) => s.source).join('\n\n'),
+      source: lowered[i].host ? HOST_SOURCE : lowered[i].steps.length ? lowered[i].steps.map((s) => s.source).join('\n\n') : 'function empty() { /* no elements */ }',
     }));
     return { plan, sources, lowered, fns };
   }

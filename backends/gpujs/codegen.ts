@@ -143,6 +143,7 @@ export function lowerKernel(k: Kernel, inputSizes: readonly number[]): LoweredKe
   const root = k.outputs[0].expr;
   if (hasRandom(root)) return { host: true, steps: [] };
   const outElems = prod(k.shape);
+  if (outElems === 0) return { host: false, steps: [] }; // nothing to compute
   if (outElems > MAX_ELEMENTS) throw new LazygradError(`gpujs: kernel ${k.name} has ${outElems} output elements; the gpujs backend indexes in float32, exact up to 2^24 = ${MAX_ELEMENTS}`);
   const { total, reds, nested } = loopCost(root);
   if (total <= LOOP_CAP) return { host: false, steps: [new Emitter(k, inputSizes, { kind: 'normal' }).step()] };

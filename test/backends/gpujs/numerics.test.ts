@@ -233,11 +233,19 @@ describe.skipIf(skipGpujs)('gpujs math edge cases', () => {
     expect(Array.from(q)).toEqual([2, 3, Infinity, -Infinity, NaN, 1000, Math.fround(0.3)]);
   });
 
-  it('pad and concat read nothing out of bounds (edge values, empty pieces)', () => {
-    const [p, c, e] = on('gpujs', () => {
+  it('pad and concat read nothing out of bounds (edge values, empty pieces, empty tensors)', () => {
+    const [p, c, e, z, s] = on('gpujs', () => {
       const x = lg.tensor([[1, 2], [3, 4]]);
-      return [x.pad([[2, 2], [3, 1]], -1), lg.concat([x, lg.tensor([[9], [8]])], 1), lg.concat([lg.zeros([0, 2]), x, lg.zeros([0, 2])], 0)];
+      return [
+        x.pad([[2, 2], [3, 1]], -1),
+        lg.concat([x, lg.tensor([[9], [8]])], 1),
+        lg.concat([lg.zeros([0, 2]), x, lg.zeros([0, 2])], 0),
+        lg.zeros([0, 3]).add(1),
+        lg.zeros([3, 0]).add(1).sum(1),
+      ];
     });
+    expect(z.length).toBe(0);
+    expect(Array.from(s)).toEqual([0, 0, 0]);
     const want = new Array(6 * 6).fill(-1);
     want[2 * 6 + 3] = 1;
     want[2 * 6 + 4] = 2;
