@@ -37,6 +37,8 @@ export interface Backend {
   readonly limits: BackendLimits;
   /** Kernels compiled so far (a cache hit does not count). */
   readonly compileCount: number;
+  /** Whether buffers hold resources that `free` must release (GPU textures); garbage-collected ones need no finalizer. */
+  readonly freesBuffers: boolean;
   upload(dtype: DType, data: ArrayLike<number>): DeviceBuffer;
   download(buf: DeviceBuffer): TypedArray;
   free(buf: DeviceBuffer): void;

@@ -161,7 +161,10 @@ function debugLine({ kernel, ms }: { kernel: import('../ir').Kernel; ms: number 
     if (seen.has(e)) return;
     seen.add(e);
     if (e.k === 'op') flops += mult;
-    if (e.k === 'reduce') mult *= e.vars.reduce((a, v) => a * v.size, 1);
+    if (e.k === 'reduce') {
+      mult *= e.vars.reduce((a, v) => a * v.size, 1);
+      flops += mult; // the accumulation
+    }
     if (e.k === 'op') e.args.forEach((a) => walk(a, mult));
     if (e.k === 'reduce') walk(e.body, mult);
   };

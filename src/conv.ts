@@ -6,36 +6,35 @@
  */
 import { ShapeError, DTypeError, emit, fmtShape } from '../ir';
 import { Tensor } from './tensor';
-import { apply } from './ops';
+import { apply, stack } from './ops';
 
 /**
  * Sliding windows along `axis`: [..., n, ...] -> [..., o, ..., k] with the
  * window axis appended last, out[..., i, ..., j] = x[..., i*stride + j, ...].
- * The trick: repeat the axis k times, flatten, pad by k and reshape to rows
- * of n+1, so row j is x shifted by j; a strided slice then picks i*stride.
+ * When the windows tile the axis (k == stride) this is a reshape; otherwise
+ * the k strided slices x[j :: stride] are stacked. Either way the lowering
+ * sees plain index arithmetic, and no im2col buffer is materialised unless
+ * fusion decides to keep one.
  */
 function windows(x: Tensor, axis: number, k: number, stride: number): Tensor {
   const n = x.shape[axis];
   const o = Math.floor((n - k) / stride) + 1;
-  return apply('windows', [x], (v) => {
-    const s = v.shape;
-    const pre = s.slice(0, axis);
-    const post = s.slice(axis + 1);
-    // Move the axis last: [pre, post, n].
-    const rest = [...pre.keys(), ...post.map((_, i) => axis + 1 + i)];
-    let t = emit('permute', [v], { perm: [...rest, axis] });
-    const lead = [...pre, ...post];
-    t = emit('reshape', [t], { shape: [...lead, 1, n] });
-    t = emit('expand', [t], { shape: [...lead, k, n] });
-    t = emit('reshape', [t], { shape: [...lead, k * n] });
-    t = emit('pad', [t], { pads: [...lead.map(() => [0, 0]), [0, k]], value: 0 });
-    t = emit('reshape', [t], { shape: [...lead, k, n + 1] });
-    t = emit('slice', [t], { starts: [...lead.map(() => 0), 0, 0], steps: [...lead.map(() => 1), 1, stride], shape: [...lead, k, o] });
-    // [pre, post, k, o] -> [pre, o, post, k]
-    const L = lead.length;
-    const perm = [...pre.keys(), L + 1, ...post.map((_, i) => pre.length + i), L];
-    return emit('permute', [t], { perm });
+  const nd = x.ndim;
+  const moveLast = (t: Tensor, from: number) => t.transpose([...Array(t.ndim).keys()].filter((i) => i !== from).concat(from));
+  if (k === stride) {
+    // Trim to o*k, split the axis into [o, k], move k last.
+    const starts = x.shape.map(() => 0);
+    const ends = x.shape.map((d, i) => (i === axis ? o * k : d));
+    const split = x.slice(starts, ends).reshape([...x.shape.slice(0, axis), o, k, ...x.shape.slice(axis + 1)]);
+    return moveLast(split, axis + 1);
+  }
+  const pieces = Array.from({ length: k }, (_, j) => {
+    const starts = x.shape.map((_, i) => (i === axis ? j : 0));
+    const ends = x.shape.map((d, i) => (i === axis ? j + (o - 1) * stride + 1 : d));
+    const steps = x.shape.map((_, i) => (i === axis ? stride : 1));
+    return x.slice(starts, ends, steps);
   });
+  return stack(pieces, nd);
 }
 
 interface ConvOptions {

@@ -2,6 +2,7 @@
 export { Tensor, type TensorLike } from './tensor';
 export { tensor, zeros, ones, full, arange, eye, rand, randn, manualSeed } from './creation';
 export { where, concat, stack, stopGradient } from './ops';
+export { realize } from './realize';
 export { conv2d, maxPool2d, avgPool2d } from './conv';
 export { grad, valueAndGrad, vjp, checkGrad } from './autograd';
 export { setBackend, getBackend, backendInfo, setFusion, getFusion, setDebug } from './settings';

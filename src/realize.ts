@@ -48,3 +48,8 @@ export function readTensor(t: Tensor, what: string): TypedArray {
   s.check(what);
   return s.backend.download(s.buf).slice();
 }
+
+/** Realises several tensors in one compiled program (shared work is computed once). */
+export function realize(...ts: Tensor[]): void {
+  realizeTensors(ts.flat() as Tensor[], 'realize');
+}

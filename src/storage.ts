@@ -19,7 +19,8 @@ export class Storage {
     readonly backend: Backend,
     readonly buf: DeviceBuffer,
   ) {
-    finalizer.register(this, { backend, buf }, this.token);
+    // Only buffers holding resources get a finalizer: its record keeps `buf` alive until it runs.
+    if (backend.freesBuffers) finalizer.register(this, { backend, buf }, this.token);
   }
 
   /** Throws the error a user should see when this storage is no longer usable. */

@@ -32,6 +32,7 @@ export class JsBackend implements Backend {
   readonly name = 'js';
   readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true };
   readonly mode: string;
+  readonly freesBuffers = false;
   private compiles = 0;
   /** Free temporaries by `dtype:size`, reused across runs. */
   private readonly pool = new Map<string, TypedArray[]>();

@@ -268,7 +268,7 @@ class KernelEmitter {
     const vN = k.vars[n - 1];
     if (vM.size < 4 || vN.size < 4) return undefined;
     // Small products are not worth packing.
-    if (vM.size * vN.size < 256) return undefined;
+    if (vM.size * vN.size < 64) return undefined;
     let found: (Expr & { k: 'reduce' }) | undefined;
     let other = false;
     const seen = new Set<Expr>();
@@ -344,10 +344,15 @@ class KernelEmitter {
     };
     const body: string[] = [];
     for (const [e, name] of hoist) body.push(`const ${name} = ${this.inline(e, defaultName, hoist)};`);
-    if (NP !== N) body.push('PB.fill(0);');
-    body.push(`for (let iN = 0; iN < ${N}; iN++) {`);
-    body.push(...reduceLoops([`PB[((iN >> 2) * ${R} + kk) * 4 + (iN & 3)] = ${this.inline(t.b, names('?', 'iN'), hoist)};`]).map((l) => '  ' + l));
-    body.push('}');
+    const packB = [
+      ...(NP !== N ? ['PB.fill(0);'] : []),
+      `for (let iN = 0; iN < ${N}; iN++) {`,
+      ...reduceLoops([`PB[((iN >> 2) * ${R} + kk) * 4 + (iN & 3)] = ${this.inline(t.b, names('?', 'iN'), hoist)};`]).map((l) => '  ' + l),
+      '}',
+    ];
+    // B is packed once per call when it does not vary with the outer (batch) axes.
+    const bOuter = [...this.fv(t.b)].some((x) => outerSet.has(x));
+    if (bOuter) body.push(...packB);
     body.push(`for (let iM = 0; iM < ${M}; iM += 4) {`);
     for (let q = 0; q < 4; q++) {
       body.push(`  if (iM + ${q} < ${M}) {`);
@@ -375,7 +380,7 @@ class KernelEmitter {
     body.push('    }');
     body.push('  }');
     body.push('}');
-    const lines: string[] = [];
+    const lines: string[] = bOuter ? [] : packB;
     outer.forEach((x, d) => lines.push(`${'  '.repeat(d)}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`));
     lines.push(...body.map((l) => '  '.repeat(outer.length) + l));
     for (let d = outer.length - 1; d >= 0; d--) lines.push(`${'  '.repeat(d)}}`);
