@@ -113,6 +113,9 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
       lossSum += l;
       accSum += acc.item() as number;
       if (first) compileMs = performance.now() - ts;
+      // Batches are spent after their step: free them now (textures on gpujs).
+      x.dispose();
+      y.dispose();
       n++;
       steps++;
       bar?.update(n, { loss: l.toFixed(4) });

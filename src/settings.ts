@@ -2,13 +2,14 @@
 import { LazygradError } from '../ir';
 import type { Backend } from '../backends/backend';
 import { JsBackend } from '../backends/js/backend';
+import { createGpujsBackend } from '../backends/gpujs/backend';
 
 export type BackendName = 'js' | 'gpujs';
 
 const backends = new Map<string, Backend>();
-let gpujsFactory: (() => Backend) | undefined;
+let gpujsFactory: (() => Backend) | undefined = createGpujsBackend;
 
-/** Registers the gpu.js backend's constructor (kept out of the js-only path). */
+/** Replaces the gpu.js backend's constructor (tests use this to build it their own way). */
 export function registerGpujs(factory: () => Backend): void {
   gpujsFactory = factory;
 }
