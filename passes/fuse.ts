@@ -17,7 +17,8 @@
  *       not depend on, even after hoisting (it would be recomputed per
  *       iteration: a matmul feeding a matmul, a column sum broadcast over
  *       rows); a row reduction broadcast along its own row is fine;
- *     - a reduction evaluated at several indices in one kernel (once per use);
+ *     - a reduction, or a transcendental (exp, tanh, ...), evaluated at several
+ *       indices in one kernel (it would run once per use);
  *     - on a backend without multi-reduction kernels (one thread per element),
  *       any second reduction, or one whose result is broadcast, in a kernel;
  *     - a kernel reading more buffers than the backend allows: the inlined
@@ -42,6 +43,8 @@ export interface FusionOptions {
 export const VIEW_OPS = new Set(['reshape', 'permute', 'expand', 'slice', 'detach']);
 const NEVER_KERNELS = new Set(['param', 'buffer', 'const']);
 const CHEAP = new Set(['const', 'iota']);
+/** Ops costly enough that evaluating one element twice in a kernel is worse than a store and two loads. */
+const TRANSCENDENTAL = new Set(['exp', 'log', 'tanh', 'sigmoid', 'sin', 'cos', 'pow', 'log1p', 'expm1']);
 const MAX_INLINE_DEPTH = 40;
 
 export interface FusionResult {
@@ -164,6 +167,9 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     if (n && n !== root) uses.set(n, (uses.get(n) ?? 0) + 1);
   }
   for (const [n, count] of uses) if (count > 1) out.add(n);
+  // Likewise a transcendental evaluated at several indices (softmax's exp(x - max), read by the
+  // row sum and by the output): computing it once into a buffer beats computing it twice.
+  for (const [n, count] of lowering.evaluations) if (count > 1 && n !== root && TRANSCENDENTAL.has(n.op)) out.add(n);
   if (!limits.multiReduceKernels) {
     const broadcast = (r: Expr) => {
       const fv = freeVars(r, memo);

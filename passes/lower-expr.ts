@@ -24,6 +24,8 @@ export class KernelLowering {
   /** The graph node each reduction expression came from (for fusion decisions). */
   readonly nodeOf = new Map<Expr, Node>();
   private readonly memo = new Map<string, Expr>();
+  /** How many distinct indices each computed node was evaluated at (recomputation, for fusion). */
+  readonly evaluations = new Map<Node, number>();
   private nextVar = 0;
 
   constructor(
@@ -77,6 +79,7 @@ export class KernelLowering {
     const buf = node === this.root && !isLeaf ? undefined : this.ctx.bufferOf(node);
     if (buf !== undefined) return b.load(this.inputSlot(buf), flatIndex(idx, v.shape), dtype);
     if (!this.ops.includes(node.op)) this.ops.push(node.op);
+    this.evaluations.set(node, (this.evaluations.get(node) ?? 0) + 1);
     const a = node.attrs;
     const inAt = (i: number, ix: readonly Idx[]) => this.at(node.inputs[i], node.inputs[i].shape.length === 0 ? [] : ix);
     if (!isOp(node.op)) throw new Error(`lower: unknown op ${node.op}`);
