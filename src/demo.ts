@@ -56,7 +56,7 @@ function cnnForward(p: ReturnType<typeof cnnInit>, x: Tensor): Tensor {
 export function runDemo(opts: DemoOptions = {}): DemoResult {
   const log = opts.log ?? ((l: string) => console.log(l));
   const model = opts.model ?? 'mlp';
-  const epochs = opts.epochs ?? (model === 'mlp' ? 8 : 3);
+  const epochs = opts.epochs ?? (model === 'mlp' ? 8 : 4);
   const batchSize = opts.batchSize ?? 64;
   const lr = opts.lr ?? 2e-3;
   if (opts.backend) setBackend(opts.backend);
