@@ -5,7 +5,7 @@
  * that the VJP rules emit in a reverse walk over the body. Cotangents of a
  * value used more than once are summed.
  */
-import { type Graph, type Node, type Value, emit, makeNode, OPS, isOp } from '../ir';
+import { type Graph, type Node, type Value, emit, makeNode, isOp } from '../ir';
 import { rewrite } from './rewrite';
 import { VJP_RULES, zerosLike } from './vjp-rules';
 
@@ -67,9 +67,3 @@ export function expandVjp(node: Node, inputs: readonly Value[]): Value[] {
   const results = wrt.map((w) => ct.get(body.params[w].out) ?? zerosLike(body.params[w].types[0].shape));
   return [...body.outputs.map(get), ...results];
 }
-
-/** For tests: the ops that have a VJP rule (all of them, by construction). */
-export function opsWithVjpRules(): string[] {
-  return Object.keys(OPS).filter((k) => k in VJP_RULES);
-}
-

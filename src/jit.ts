@@ -5,7 +5,7 @@
  * later calls with the same signature runs the cached plan directly: no
  * retracing and no graph walks on the hot path.
  */
-import { type Node, LazygradError, graphFrom, graphToDot, param, printGraph, type Graph } from '../ir';
+import { type Node, type Graph, LazygradError, bufferLeaf, graphFrom, graphToDot, param, printGraph } from '../ir';
 import type { DeviceBuffer } from '../backends/backend';
 import { compileGraph, fusedText, kernelsText, programInputs, programStats, runPrepared, type Program } from './compile';
 import { rngState } from './creation';
@@ -14,7 +14,6 @@ import { type BackendName, backendByName, settings } from './settings';
 import { Storage } from './storage';
 import { Tensor } from './tensor';
 import { isTracing, withTrace, type Trace } from './trace';
-import { bufferLeaf } from '../ir';
 import { realizeTensors } from './realize';
 
 export interface JitOptions {
