@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // when a GL context is expected: under CI (LAZYGRAD_GPUJS_MODE=headlessgl,
 // where a missing context is an error) or wherever a display is set.
 const withGpujs = process.env.LAZYGRAD_GPUJS_MODE === 'headlessgl' || !!process.env.DISPLAY;
-const BACKEND_INDEPENDENT = ['test/src/**/*.test.ts', 'test/jit/**/*.test.ts', 'test/autodiff/**/*.test.ts'];
+const BACKEND_INDEPENDENT = [
+  'test/src/**/*.test.ts',
+  'test/jit/**/*.test.ts',
+  'test/autodiff/**/*.test.ts',
+  'test/passes/fusion-equivalence.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -18,7 +18,10 @@
  *       iteration: a matmul feeding a matmul, a column sum broadcast over
  *       rows); a row reduction broadcast along its own row is fine;
  *     - a reduction, or a transcendental (exp, tanh, ...), evaluated at several
- *       indices in one kernel (it would run once per use);
+ *       indices in one kernel (it would run once per use), or a transcendental
+ *       or random value inside loops it does not depend on;
+ *     - a matmul of 256 or more elements read inside another reduction (it
+ *       would lose the code generator's tiled loop);
  *     - on a backend without multi-reduction kernels (one thread per element),
  *       any second reduction, or one whose result is broadcast, in a kernel;
  *     - a kernel reading more buffers than the backend allows: the inlined
@@ -30,7 +33,7 @@
  *  and sum) stays in the kernel: the code generator hoists it out of the
  *  inner loop, so a row kernel runs its reductions in sequence.
  */
-import { type BackendLimits, type Expr, exprArgs, freeVars, type Graph, type LoopVar, type Node, OPS, isOp, sym } from '../ir';
+import { type BackendLimits, type Expr, exprArgs, freeVars, type Graph, type LoopVar, type Node, OPS, isOp, sizeOf, sym } from '../ir';
 import { KernelLowering } from './lower-expr';
 
 const { idxVar } = sym;
@@ -45,6 +48,7 @@ const NEVER_KERNELS = new Set(['param', 'buffer', 'const']);
 const CHEAP = new Set(['const', 'iota']);
 /** Ops costly enough that evaluating one element twice in a kernel is worse than a store and two loads. */
 const TRANSCENDENTAL = new Set(['exp', 'log', 'tanh', 'sigmoid', 'sin', 'cos', 'pow', 'log1p', 'expm1']);
+const EXPENSIVE = new Set([...TRANSCENDENTAL, 'random']);
 const MAX_INLINE_DEPTH = 40;
 
 export interface FusionResult {
@@ -144,16 +148,25 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
     return vars.slice(0, deepest + 1);
   };
+  const recomputed = (e: Expr, enclosing: readonly Expr[]) => {
+    const fv = freeVars(e, memo);
+    return enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x));
+  };
   const walk = (e: Expr, enclosing: readonly Expr[]) => {
     const key = `${e.id}|${enclosing.map((r) => r.id).join(',')}`;
     if (seen.has(key)) return;
     seen.add(key);
+    const n = lowering.nodeOf.get(e);
     if (e.k === 'reduce') {
       if (!reduces.includes(e)) reduces.push(e);
-      const fv = freeVars(e, memo);
-      const n = lowering.nodeOf.get(e);
       // Recomputed once per iteration of a loop it does not depend on: materialise it instead.
-      if (n && n !== root && limits.multiReduceKernels && enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x))) out.add(n);
+      if (n && n !== root && limits.multiReduceKernels && recomputed(e, enclosing)) out.add(n);
+      // A sizeable matmul read inside another reduction would lose its tiled loop: store it.
+      if (n && n !== root && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= 256) out.add(n);
+    } else if (e.k === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {
+      // Likewise a costly elementwise value (random bits, a transcendental) inside loops it does
+      // not depend on, e.g. exp(a) feeding a matmul would run once per output column.
+      out.add(n);
     }
     const inner = e.k === 'reduce' ? [...enclosing, e] : enclosing;
     exprArgs(e).forEach((c) => walk(c, inner));

@@ -21,7 +21,7 @@ export class KernelLowering {
   readonly inputs: number[] = [];
   readonly args: number[] = [];
   readonly ops: string[] = [];
-  /** The graph node each reduction expression came from (for fusion decisions). */
+  /** The graph node each reduction or elementwise expression came from (for fusion decisions). */
   readonly nodeOf = new Map<Expr, Node>();
   private readonly memo = new Map<string, Expr>();
   /** How many distinct indices each computed node was evaluated at (recomputation, for fusion). */
@@ -85,7 +85,9 @@ export class KernelLowering {
     if (!isOp(node.op)) throw new Error(`lower: unknown op ${node.op}`);
     const kind = OPS[node.op].kind;
     if (kind === 'unary' || kind === 'binary' || kind === 'compare' || kind === 'ternary') {
-      return b.op(node.op as ExprOp, node.inputs.map((_, i) => inAt(i, idx)), dtype);
+      const e = b.op(node.op as ExprOp, node.inputs.map((_, i) => inAt(i, idx)), dtype);
+      this.nodeOf.set(e, node);
+      return e;
     }
     switch (node.op) {
       case 'cast':
@@ -97,7 +99,9 @@ export class KernelLowering {
         const seed = this.at(key, [num(0)]);
         const base = this.at(key, [num(1)]);
         const ctr = b.op('add', [base, b.index(add(flatIndex(idx, v.shape), num(a.offset as number)))], 'i32');
-        return b.op('random', [seed, ctr], 'f32');
+        const e = b.op('random', [seed, ctr], 'f32');
+        this.nodeOf.set(e, node);
+        return e;
       }
       case 'sum':
       case 'max': {

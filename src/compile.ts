@@ -7,9 +7,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Graph, KernelPlan, Node } from '../ir';
-import { graphToDot, printGraph } from '../ir';
-import type { Backend, CompiledPlan, DeviceBuffer } from '../backends/backend';
+import type { Expr, Graph, KernelPlan, Node } from '../ir';
+import { byteSize, graphToDot, printGraph } from '../ir';
+import type { Backend, CompiledPlan, DeviceBuffer, KernelTiming } from '../backends/backend';
 import { PassManager, autodiff, cse, dce, fuse, schedule, simplify, structuralKey, typecheck, type FusionResult, peakBytes } from '../passes';
 import { settings } from './settings';
 
@@ -149,15 +149,16 @@ export function runProgram(p: Program, g: Graph, params: readonly DeviceBuffer[]
 }
 
 export function runPrepared(p: Program, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], donated?: ReadonlySet<number>): DeviceBuffer[] {
-  const onKernel = settings.debug >= 1 ? debugLine : undefined;
+  const onKernel = settings.debug >= 1 ? (t: KernelTiming) => debugLine(t, p.plan) : undefined;
   return p.backend.run(p.compiled, params, captures, scalars, { onKernel, donated });
 }
 
-function debugLine({ kernel, ms }: { kernel: import('../ir').Kernel; ms: number }): void {
+/** LAZYGRAD_DEBUG=1: one line per kernel with its time, its rate (GFLOP/s and GB/s moved) and the ops fused into it. */
+function debugLine({ kernel, ms }: KernelTiming, plan: KernelPlan): void {
   const elems = kernel.shape.reduce((a, b) => a * b, 1);
   let flops = 0;
   const seen = new Set<unknown>();
-  const walk = (e: import('../ir').Expr, mult: number) => {
+  const walk = (e: Expr, mult: number) => {
     if (seen.has(e)) return;
     seen.add(e);
     if (e.k === 'op') flops += mult;
@@ -169,6 +170,8 @@ function debugLine({ kernel, ms }: { kernel: import('../ir').Kernel; ms: number 
     if (e.k === 'reduce') walk(e.body, mult);
   };
   kernel.outputs.forEach((o) => walk(o.expr, elems));
-  const rate = ms > 0 ? `${(flops / ms / 1e6).toFixed(2)} GFLOP/s` : '-';
-  console.log(`[lazygrad] ${kernel.name.padEnd(32)} ${ms.toFixed(3).padStart(9)} ms  ${rate.padStart(14)}  [${kernel.ops.join(', ')}]`);
+  const bufferBytes = (id: number) => plan.buffers[id].size * byteSize(plan.buffers[id].dtype);
+  const bytes = [...kernel.inputs, ...kernel.outputs.map((o) => o.buffer)].reduce((a, id) => a + bufferBytes(id), 0);
+  const rate = ms > 0 ? `${(flops / ms / 1e6).toFixed(2)} GFLOP/s ${(bytes / ms / 1e6).toFixed(2)} GB/s` : '-';
+  console.log(`[lazygrad] ${kernel.name.padEnd(32)} ${ms.toFixed(3).padStart(9)} ms  ${rate.padStart(26)}  [${kernel.ops.join(', ')}]`);
 }

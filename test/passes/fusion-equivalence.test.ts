@@ -27,13 +27,22 @@ import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type DType, type Graph, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
 import { compileGraph, runProgram } from '../../src/compile';
-import { backendByName } from '../../src/settings';
-import { DEFAULT_REL, evaluate } from './reference-eval';
+import { backendByName, getBackend } from '../../src/settings';
+import { DEFAULT_REL, evaluate, int32Peak } from './reference-eval';
+
+const BACKEND = getBackend();
+const GPUJS = BACKEND === 'gpujs';
+const backend = backendByName(BACKEND);
 
 const SEED = 0x5eed_f05e;
-const FORWARD_GRAPHS = 1000;
-const BACKWARD_GRAPHS = 250;
+// gpujs compiles every new kernel (~80 ms each on headless GL): the first
+// graphs of the same seeded sequence only.
+const FORWARD_GRAPHS = GPUJS ? 60 : 1000;
+const BACKWARD_GRAPHS = GPUJS ? 20 : 250;
+const KERNEL_COUNT_GRAPHS = 40;
 const TOL = DEFAULT_REL;
+/** gpujs keeps int32 as float32: exact only below 2^24, and no wrap-around. */
+const GPUJS_INT_LIMIT = 2 ** 24;
 const MAX_SIZE = 64;
 
 // ---------------------------------------------------------------- seeded generator
@@ -418,8 +427,6 @@ function randomCase(seed: number, withInt = true): Case {
 
 // ---------------------------------------------------------------- running and comparing
 
-const backend = backendByName('js');
-
 function runCompiled(g: Graph, inputs: readonly Float64Array[], fusion: boolean): ArrayLike<number>[] {
   const prog = compileGraph(g, { backend, fusion });
   const bufs = g.params.map((p, i) => backend.upload(p.types[0].dtype, inputs[i]));
@@ -496,19 +503,25 @@ function backwardCase(c: Case): Case | undefined {
   return { graph: graphFrom(`${c.graph.name}_grad`, primals, node.outs), inputs: c.inputs };
 }
 
-describe('fusion equivalence on random graphs (js backend)', () => {
+describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
   it(`forward: ${FORWARD_GRAPHS} graphs, fused == unfused == float64 reference`, () => {
     const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
     const failures: string[] = [];
     const ops = new Set<string>();
     const sizes: number[] = [];
+    let outOfIntRange = 0;
     for (let k = 0; k < FORWARD_GRAPHS; k++) {
       const c = randomCase(SEED + k);
+      // A documented gpujs limit, not a fusion question: skip, counted below.
+      if (GPUJS && int32Peak(c.graph, c.inputs) >= GPUJS_INT_LIMIT) {
+        outOfIntRange++;
+        continue;
+      }
       for (const n of c.graph.nodes) ops.add(n.op);
       sizes.push(c.graph.nodes.filter((n) => n.op !== 'const').length);
       failures.push(...check(c, stats));
     }
-    if (process.env.FUSION_EQ_LOG) console.log('forward', stats, 'nodes min/mean/max', Math.min(...sizes), sizes.reduce((a, b) => a + b) / sizes.length, Math.max(...sizes));
+    if (process.env.FUSION_EQ_LOG) console.log('forward', stats, 'int32 out of range', outOfIntRange, 'nodes min/mean/max', Math.min(...sizes), sizes.reduce((a, b) => a + b) / sizes.length, Math.max(...sizes));
     expect(failures.slice(0, 3).join('\n\n')).toBe('');
     // The generator covers every family, and few elements are skipped as fragile.
     for (const op of ['exp', 'log', 'sqrt', 'sin', 'tanh', 'sigmoid', 'log1p', 'expm1', 'pow', 'div', 'maximum', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'slice', 'pad', 'concat', 'dot', 'cast', 'iota', 'const']) expect(ops).toContain(op);
@@ -531,7 +544,8 @@ describe('fusion equivalence on random graphs (js backend)', () => {
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
   });
 
-  it('the reference reverse mode agrees with float64 central differences of the reference', () => {
+  // Checks only the reference, so it runs once (in the js project).
+  it.skipIf(GPUJS)('the reference reverse mode agrees with float64 central differences of the reference', () => {
     let checked = 0;
     let total = 0;
     for (let k = 0; k < 20; k++) {
@@ -563,7 +577,7 @@ describe('fusion equivalence on random graphs (js backend)', () => {
 
   it('fused plans have no more kernels than unfused ones', () => {
     let fewer = 0;
-    for (let k = 0; k < 40; k++) {
+    for (let k = 0; k < KERNEL_COUNT_GRAPHS; k++) {
       const c = randomCase(SEED + 200_000 + k);
       const on = compileGraph(c.graph, { backend, fusion: true }).plan.kernels.length;
       const off = compileGraph(c.graph, { backend, fusion: false }).plan.kernels.length;

@@ -18,6 +18,10 @@
  * the scale is Infinity ("fragile"): callers skip those elements.
  * Exact ties (equal in float64) are taken to be exact in float32 too: they
  * come from broadcasts, pads and repeated operands.
+ *
+ * int32 arithmetic wraps (Math.imul semantics). `int32Peak` also reports the
+ * largest magnitude any int32 result, product or partial sum reaches before
+ * wrapping, for backends whose int32 is exact only in a narrower range.
  */
 import type { Graph, Node, TensorType, Value } from '../../ir';
 
@@ -122,16 +126,25 @@ function partials(op: string, x: readonly number[], y: number, m: readonly numbe
   return { d, dd };
 }
 
+/** Largest unwrapped int32 magnitude seen since the last reset (see int32Peak). */
+let intPeak = 0;
+/** Records the unwrapped magnitude of an int32 result. */
+const seen = (v: number) => {
+  if (Math.abs(v) > intPeak) intPeak = Math.abs(v);
+};
+/** Wraps an exact int32 result to 32 bits. */
+const wrap = (v: number) => (seen(v), v | 0);
+
 const I32_UNARY: Record<string, (x: number) => number> = {
-  neg: (x) => -x | 0,
-  abs: (x) => Math.abs(x) | 0,
+  neg: (x) => wrap(-x),
+  abs: (x) => wrap(Math.abs(x)),
   sign: Math.sign,
 };
 
 const I32_BINARY: Record<string, (a: number, b: number) => number> = {
-  add: (a, b) => (a + b) | 0,
-  sub: (a, b) => (a - b) | 0,
-  mul: Math.imul,
+  add: (a, b) => wrap(a + b),
+  sub: (a, b) => wrap(a - b),
+  mul: (a, b) => (seen(a * b), Math.imul(a, b)),
   maximum: Math.max,
   minimum: Math.min,
 };
@@ -283,6 +296,8 @@ function reduce(n: Node, [x]: readonly RefValue[]): RefValue {
     count[o]++;
   }
   if (!int) for (let o = 0; o < size; o++) err[o] += Math.abs(data[o]) + (isMax ? 0 : (count[o] - 1) * absSum[o]);
+  // Any partial sum, in any order, is bounded by the sum of |terms|.
+  else if (!isMax) absSum.forEach(seen);
   return { data, err };
 }
 
@@ -322,12 +337,15 @@ function dot(n: Node, [a, b]: readonly RefValue[]): RefValue {
   const int = n.types[0].dtype === 'i32';
   const data = new Float64Array(size);
   const err = new Float64Array(size);
+  const absSum = new Float64Array(size);
   for (let t = 0; t < r.length; t++) {
     const [x, y] = [a.data[ia[t]], b.data[ib[t]]];
+    absSum[r[t]] += Math.abs(x * y);
     data[r[t]] = int ? (data[r[t]] + Math.imul(x, y)) | 0 : data[r[t]] + x * y;
     err[r[t]] += int ? Math.max(a.err[ia[t]], b.err[ib[t]]) : scale(Math.abs(x), b.err[ib[t]]) + scale(Math.abs(y), a.err[ia[t]]) + len * Math.abs(x * y);
   }
   if (!int) for (let k = 0; k < size; k++) err[k] += Math.abs(data[k]);
+  else absSum.forEach(seen);
   return { data, err };
 }
 
@@ -343,7 +361,7 @@ function cast(n: Node, [x]: readonly RefValue[], rel: number): RefValue {
       data[k] = v !== 0 ? 1 : 0;
       err[k] = from === 'f32' ? (nearTie(v, 0, m, 0, rel) ? Infinity : 0) : m;
     } else if (to === 'i32') {
-      data[k] = Math.trunc(v) | 0;
+      data[k] = wrap(Math.trunc(v));
       // Truncation jumps at every non-zero integer.
       const r = Math.round(v);
       err[k] = from === 'f32' && r !== 0 && nearTie(v, r, m, 0, rel) ? Infinity : from === 'f32' ? (m === Infinity ? Infinity : 0) : m;
@@ -401,6 +419,17 @@ export function refInput(dtype: string, values: ArrayLike<number>): RefValue {
 export function evaluate(g: Graph, inputs: readonly ArrayLike<number>[], rel = DEFAULT_REL): RefValue[] {
   const env = run(g, g.params.map((p, i) => refInput(p.types[0].dtype, inputs[i])), rel);
   return g.outputs.map((v) => env.get(v)!);
+}
+
+/**
+ * The largest magnitude that any int32 value of `g` reaches on these inputs
+ * before wrapping: results, products, and bounds on reduction and dot
+ * partial sums (sum of |terms|). Wrap-around happened iff it is >= 2^31.
+ */
+export function int32Peak(g: Graph, inputs: readonly ArrayLike<number>[]): number {
+  intPeak = 0;
+  evaluate(g, inputs);
+  return intPeak;
 }
 
 // ---------------------------------------------------------------- reverse mode
