@@ -2,7 +2,7 @@
  * The backend interface: compile a plan's kernels, manage buffers, run a
  * plan. Its limits reach the passes as plain data (`BackendLimits`).
  */
-import type { BackendLimits, DType, Kernel, KernelPlan } from '../ir';
+import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../ir';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -49,6 +49,9 @@ export interface Backend {
 
 /** Typed array constructor for a dtype; `float64` stores f32 in doubles (gradient checks). */
 export function arrayFor(dtype: DType, size: number, float64 = false): TypedArray {
+  if (!Number.isSafeInteger(size) || size < 0 || size > 2 ** 31 - 1) {
+    throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
+  }
   if (dtype === 'f32') return float64 ? new Float64Array(size) : new Float32Array(size);
   if (dtype === 'i32') return new Int32Array(size);
   return new Uint8Array(size);

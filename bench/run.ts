@@ -6,6 +6,9 @@
  *   npx tsx bench/run.ts --quick      fewer samples
  *   npx tsx bench/run.ts --only W1,W3 a subset
  *   npx tsx bench/run.ts --memory     only the W4 memory check (bench/MEMORY.md)
+ *   LAZYGRAD_GPUJS_MODE=headlessgl xvfb-run -a npx tsx bench/run.ts --gpujs
+ *                                     also lazygrad on the gpujs backend (headless GL),
+ *                                     extra rows in the same tables (opt-in: needs GL)
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,12 +18,14 @@ import * as lg from '../src/index';
 import { realizeTensors } from '../src/realize';
 import { type Case, type MeasureOptions, type Result, fmt, measure, median, speedup, table } from './harness';
 import * as W from './workloads';
+import { GPU_OFF, GPU_ON, firstCall, firstCallSection, initGpujs, onDevice, onGpujs } from './gpujs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.find((a, i) => argv[i - 1] === '--only' || a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.replace('--only=', '').toUpperCase().split(',')) : null;
 const wants = (id: string) => !only || only.has(id);
+const gpujs = argv.includes('--gpujs');
 
 const base: MeasureOptions = quick
   ? { samples: 5, rounds: 1, warmup: 1, maxTime: 0.1 }
@@ -30,6 +35,8 @@ const base: MeasureOptions = quick
  * warm-up (benchmark.js makes an untimed call before every sample anyway).
  */
 const slow: MeasureOptions = quick ? { samples: 2, rounds: 1, warmup: 0, maxTime: 0 } : { samples: 3, rounds: 1, warmup: 0, maxTime: 0 };
+/** gpujs W1 1024 (seconds per call on software GL); its first call already ran as the warm-up. */
+const gpuSlow: MeasureOptions = { samples: 2, rounds: 1, warmup: 0, maxTime: 0 };
 
 const log = (s: string) => console.log(s);
 const md: string[] = [];
@@ -86,9 +93,20 @@ async function runW1(): Promise<void> {
     // A single dot is the same one kernel in both modes: skip the slow duplicate at 1024.
     if (n >= 1024) cases.pop();
     const res = await measure(cases, n >= 1024 ? slow : base, log);
+    if (gpujs) {
+      res.push(...await onGpujs(async () => {
+        const ga = onDevice(a.a, [n, n]), gb = onDevice(b.a, [n, n]);
+        const f = W.lgMatmul(true);
+        const call = () => { out.gpu = f(ga, gb).dataSync() as Float32Array; };
+        firstCall(`W1 ${n}`, 'fusion on', call);
+        const gcase: Case = { name: GPU_ON, fn: call, work: flop, kernels: f.lower(ga, gb).stats().kernels, vs: 'hand: 4-row tiled' };
+        return measure([gcase], n >= 1024 ? gpuSlow : base, log);
+      }));
+    }
     const tol = 1e-4 * n;
     const checks = [check('naive vs tiled', maxAbsDiff(cN, cT), tol), check('fused vs tiled', maxAbsDiff(out.on, cT), tol)];
     if (out.off) checks.push(check('unfused vs tiled', maxAbsDiff(out.off, cT), tol));
+    if (out.gpu) checks.push(check('gpujs fused vs tiled', maxAbsDiff(out.gpu, cT), tol));
     const lgRes = res.find((r) => r.name === 'lazygrad jit, fusion on')!;
     const gflops = flop / (lgRes.median * 1e6);
     const ratio = lgRes.median / res.find((r) => r.name === 'hand: 4-row tiled')!.median;
@@ -97,6 +115,7 @@ async function runW1(): Promise<void> {
       target(`W1 ${n} lazygrad time / hand 4-row tiled (single-op kernel)`, ratio, ratio <= 1.5, '≤ 1.5'),
     ];
     if (n === 1024) notes.push(target('W1 1024 lazygrad GFLOP/s', gflops, gflops >= 1.5, '≥ 1.5'));
+    if (gpujs) notes.push(`- gpujs fused time / hand 4-row tiled: ${fmt(1 / speedup(res, GPU_ON, 'hand: 4-row tiled'))}, / js fused: ${fmt(1 / speedup(res, GPU_ON, 'lazygrad jit, fusion on'))}`);
     section(`W1: matmul ${n}×${n}·${n}×${n} (GFLOP/s = 2N³ / time)`, res, 'GFLOP/s', notes);
   }
 }
@@ -126,8 +145,23 @@ async function runElementwise(id: 'W2' | 'W2b'): Promise<void> {
       vs: 'hand: one fused loop' },
   ];
   const res = await measure(cases, base, log);
+  if (gpujs) {
+    res.push(...await onGpujs(async () => {
+      const gx = onDevice(x.a, [n]);
+      const gF = lgF(true), gU = lgF(false);
+      const callF = () => { out.gpuOn = gF(gx).dataSync() as Float32Array; };
+      const callU = () => { out.gpuOff = gU(gx).dataSync() as Float32Array; };
+      firstCall(id, 'fusion on', callF);
+      firstCall(id, 'fusion off', callU);
+      return measure([
+        { name: GPU_ON, fn: callF, work: bytes, kernels: gF.lower(gx).stats().kernels, vs: 'hand: one fused loop' },
+        { name: GPU_OFF, fn: callU, work: bytes, kernels: gU.lower(gx).stats().kernels, vs: `hand: unfused, ${loops} loops, buffers reused` },
+      ], base, log);
+    }));
+  }
   const checks = [check('hand unfused vs fused', maxAbsDiff(yU, yF), 1e-5), check('lazygrad fused vs hand', maxAbsDiff(out.on, yF), 1e-5),
     check('lazygrad unfused vs hand', maxAbsDiff(out.off, yF), 1e-5)];
+  if (gpujs) checks.push(check('gpujs fused vs hand', maxAbsDiff(out.gpuOn, yF), 1e-5), check('gpujs unfused vs hand', maxAbsDiff(out.gpuOff, yF), 1e-5));
   const lgFU = speedup(res, 'lazygrad jit, fusion on', 'lazygrad jit, fusion off');
   const handFU = speedup(res, 'hand: one fused loop', `hand: unfused, ${loops} loops, buffers reused`);
   const vsHand = 1 / speedup(res, 'lazygrad jit, fusion on', 'hand: one fused loop');
@@ -142,6 +176,10 @@ async function runElementwise(id: 'W2' | 'W2b'): Promise<void> {
       : target('W2b lazygrad fused speed-up over unfused', lgFU, lgFU >= 4, '≥ 4×'),
     target(`${id} lazygrad unfused time / hand unfused loops (single-op kernels)`, unfVsHand, unfVsHand <= 1.5, '≤ 1.5'),
   ];
+  if (gpujs) {
+    notes.push(`- gpujs: fused time / hand-fused loop ${fmt(1 / speedup(res, GPU_ON, 'hand: one fused loop'))}, / js fused ` +
+      `${fmt(1 / speedup(res, GPU_ON, 'lazygrad jit, fusion on'))}; fused vs unfused speed-up ${fmt(speedup(res, GPU_ON, GPU_OFF))}×`);
+  }
   const title = id === 'W2' ? 'W2: y = tanh(x*1.5+0.5)*sigmoid(x) + x*x, 1M floats' : 'W2b: y = ((x*1.5+0.5)*x - 0.25)*0.5 + x, 1M floats';
   section(`${title} (GB/s = 8 bytes per element / time)`, res, 'GB/s', notes);
 }
@@ -164,13 +202,25 @@ async function runW3(): Promise<void> {
       kernels: unfused.lower(x.t).stats().kernels, vs: 'hand: per-row loop' },
   ];
   const res = await measure(cases, base, log);
+  if (gpujs) {
+    res.push(...await onGpujs(async () => {
+      const gx = onDevice(x.a, [rows, cols]);
+      const f = W.lgSoftmax(true);
+      const call = () => { out.gpu = f(gx).dataSync() as Float32Array; };
+      firstCall('W3', 'fusion on', call);
+      return measure([{ name: GPU_ON, fn: call, work: bytes, kernels: f.lower(gx).stats().kernels, vs: 'hand: per-row loop' }], base, log);
+    }));
+  }
   const checks = [check('lazygrad fused vs hand', maxAbsDiff(out.on, y), 1e-6), check('lazygrad unfused vs hand', maxAbsDiff(out.off, y), 1e-6)];
+  if (gpujs) checks.push(check('gpujs fused vs hand', maxAbsDiff(out.gpu, y), 1e-6));
   const vsHand = 1 / speedup(res, 'lazygrad jit, fusion on', 'hand: per-row loop');
-  section(`W3: row softmax ${rows}×${cols} (GB/s = 8 bytes per element / time)`, res, 'GB/s', [
+  const notes = [
     `- checked against the hand loop: ${checks.join(', ')}`,
     `- fused vs unfused speed-up: lazygrad ${fmt(speedup(res, 'lazygrad jit, fusion on', 'lazygrad jit, fusion off'))}×`,
     target('W3 lazygrad fused time / hand per-row loop', vsHand, vsHand <= 1.2, '≤ 1.2'),
-  ]);
+  ];
+  if (gpujs) notes.push(`- gpujs fused time / hand per-row loop: ${fmt(1 / speedup(res, GPU_ON, 'hand: per-row loop'))}, / js fused: ${fmt(1 / speedup(res, GPU_ON, 'lazygrad jit, fusion on'))}`);
+  section(`W3: row softmax ${rows}×${cols} (GB/s = 8 bytes per element / time)`, res, 'GB/s', notes);
 }
 
 // ------------------------------------------------------------------ W4
@@ -254,6 +304,34 @@ async function runW4(): Promise<void> {
     });
   }
   const res = await measure(cases, base, log);
+  let gpuErr = '';
+  if (gpujs) {
+    res.push(...await onGpujs(async () => {
+      const gx = onDevice(x.a, [B, inD]), gy = lg.tensor(yA).realize();
+      const step = W.lgJitStep(true);
+      // The first call, then the same one-step check as the js variants.
+      let p = toTensors(host0);
+      let np: W.Params = p, loss: lg.Tensor | undefined;
+      firstCall('W4', 'fusion on (jitted SGD step)', () => {
+        [np, loss] = step(p, gx, gy) as [W.Params, lg.Tensor];
+        loss.item();
+      });
+      const got = np.flatMap((l) => [l.w.dataSync(), l.b.dataSync()]);
+      const le = Math.abs((loss!.item() as number) - lossRef) / Math.abs(lossRef);
+      const pe = Math.max(...[hRef.w1, hRef.b1, hRef.w2, hRef.b2].map((a, i) => maxAbsDiff(got[i], a)));
+      gpuErr = `${check(`loss (relative), ${GPU_ON} vs hand`, le, 1e-4)}, ${check(`params after 1 step, ${GPU_ON} vs hand`, pe, 1e-5)}`;
+      p = np;
+      const st = step.lower(p, gx, gy).stats();
+      return measure([{
+        name: GPU_ON, kernels: `${st.kernels} (peak ${fmt(st.bytes / 2 ** 20)} MiB)`, vs: 'hand: naive loops (fwd, bwd, SGD)',
+        fn: () => {
+          const [np2, loss2] = step(p, gx, gy) as [W.Params, lg.Tensor];
+          loss2.item();
+          p = np2;
+        },
+      }], base, log);
+    }));
+  }
 
   log('  first call of the jitted step in fresh processes ...');
   const firsts = Array.from({ length: quick ? 1 : 3 }, () => child(['first-call']));
@@ -276,6 +354,8 @@ async function runW4(): Promise<void> {
       `${fmt(split.first)} ms (first runs of the new kernels, ${fmt(split.steady)} ms later)`,
     target('W4 jit step time / hand-written step', jitVsHand, jitVsHand <= 1, '≤ 1.0 (issue 4), ≤ 0.8 (issue 5)'),
     target('W4 jit first call ms', first, first <= 300, '≤ 300 ms'),
+    ...(gpujs ? [`- gpujs: one step from the same parameters vs the hand step: ${gpuErr}; jit step time / hand step ` +
+      `${fmt(1 / speedup(res, GPU_ON, 'hand: naive loops (fwd, bwd, SGD)'))}, / js jit step ${fmt(1 / speedup(res, GPU_ON, 'lazygrad jit, fusion on'))}`] : []),
   ]);
 }
 
@@ -319,6 +399,7 @@ const t0 = performance.now();
 if (argv.includes('--memory')) {
   runMemory();
 } else {
+  if (gpujs) initGpujs(); // fails now, not after the js rows, when there is no headless GL
   if (wants('W1')) await runW1();
   if (wants('W2')) await runElementwise('W2');
   if (wants('W2B')) await runElementwise('W2b');
@@ -328,14 +409,19 @@ if (argv.includes('--memory')) {
   const head = [
     '# lazygrad benchmark results', '',
     `\`${cmd}\` — ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length}× ${os.cpus()[0]?.model ?? '?'}, ` +
-      `backend ${lg.backendInfo().name} (${lg.backendInfo().mode}), ${fmt((performance.now() - t0) / 1000)} s in all`, '',
+      `backend ${lg.backendInfo().name} (${lg.backendInfo().mode})${gpujs ? ' and gpujs (headlessgl: gpu.js on software GL under Xvfb)' : ''}, ` +
+      `${fmt((performance.now() - t0) / 1000)} s in all`, '',
     `Medians of benchmark.js samples (${base.samples} per case in ${base.rounds} interleaved round(s) after ${base.warmup} warm-up call(s); ` +
       `W1 1024: ${slow.samples}, its fusion-off row skipped as the same single kernel); every lazygrad call reads its result back (\`dataSync()\`/\`item()\`). ` +
       'Ratios compare medians from this run (a shared, noisy 2-core machine: absolute times drift). ' +
       'Hand-written loops reuse preallocated buffers; lazygrad allocates its outputs and `dataSync()` copies them.', '',
+    ...(gpujs ? ['The `lazygrad gpujs` rows run the same jitted functions with `setBackend(\'gpujs\')` on inputs uploaded to that backend; ' +
+      'each is measured right after the js rows of its table (not interleaved with them) and compared with the same hand-written baselines. ' +
+      `Same sample counts, except W1 1024 (${gpuSlow.samples} samples). Every call reads its result back from a GL texture. ` +
+      'First-call costs are in the last section.', ''] : []),
   ];
   const tail = findings.length ? ['## Missed targets and mismatches', '', ...findings.map((f) => `- ${f}`), ''] : [];
-  writeFileSync(new URL('./RESULTS.md', import.meta.url), [...head, ...md, ...tail].join('\n'));
+  writeFileSync(new URL('./RESULTS.md', import.meta.url), [...head, ...md, ...firstCallSection(), ...tail].join('\n'));
   log(`\nwrote bench/RESULTS.md (${fmt((performance.now() - t0) / 1000)} s)`);
   if (findings.length) log(findings.map((f) => `  ${f}`).join('\n'));
 }

@@ -17,3 +17,13 @@ export class DTypeError extends LazygradError {}
 
 /** A malformed graph, from the verifier or the parser. */
 export class GraphError extends LazygradError {}
+
+/** A user-supplied value for an error message (safe for symbols, functions and cycles). */
+export function show(v: unknown): string {
+  if (typeof v === 'symbol' || typeof v === 'function') return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}

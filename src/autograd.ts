@@ -190,7 +190,8 @@ export interface CheckGradOptions {
  */
 export function checkGrad(f: (...args: Tensor[]) => Tensor, args: Tensor[], opts: CheckGradOptions = {}): { ok: boolean; maxAbsError: number; maxRelError: number } {
   const { eps = 1e-3, rtol = 1e-3, atol = 1e-5 } = opts;
-  if (!Array.isArray(args) || !args.every((a) => a instanceof Tensor)) throw new LazygradError('checkGrad: args must be an array of tensors');
+  if (typeof f !== 'function') throw new LazygradError('checkGrad: f must be a function returning a scalar tensor');
+  if (!Array.isArray(args) || args.length === 0 || !args.every((a) => a instanceof Tensor)) throw new LazygradError('checkGrad: args must be a non-empty array of tensors');
   const argnums = args.map((_, i) => i).filter((i) => args[i]._dtype === 'f32');
   const analytic = (grad(f, { argnums }) as (...a: Tensor[]) => Tensor[])(...args).map((g) => g.dataSync());
   const base = args.map((a) => Float64Array.from(a.dataSync()));

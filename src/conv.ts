@@ -4,7 +4,7 @@
  * slice only, so the lowering turns it into plain index arithmetic
  * (x[i*stride + j]) and no im2col buffer is ever materialised.
  */
-import { ShapeError, DTypeError, emit, fmtShape } from '../ir';
+import { ShapeError, DTypeError, emit, fmtShape, show } from '../ir';
 import { Tensor } from './tensor';
 import { apply, stack } from './ops';
 
@@ -43,12 +43,13 @@ interface ConvOptions {
 }
 
 function checkInt(v: number, name: string, op: string, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${v}`);
+  if (!Number.isInteger(v) || v < min) throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${show(v)}`);
   return v;
 }
 
 /** [N, C, H, W] -> windows [N, C, OH, OW, KH, KW] of a padded input. */
 function windows2d(x: Tensor, kh: number, kw: number, stride: number, padding: number, padValue: number, op: string): Tensor {
+  if (!(x instanceof Tensor)) throw new ShapeError(`${op}: expected an input tensor of shape [N, C, H, W], got ${show(x)}`);
   if (x.ndim !== 4) throw new ShapeError(`${op}: expected input of shape [N, C, H, W], got ${fmtShape(x.shape)}`);
   const [, , h, w] = x.shape;
   if (h + 2 * padding < kh || w + 2 * padding < kw) {
@@ -63,8 +64,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
   const stride = checkInt(opts.stride ?? 1, 'stride', 'conv2d', 1);
   const padding = checkInt(opts.padding ?? 0, 'padding', 'conv2d', 0);
   if (!(w instanceof Tensor) || w.ndim !== 4) throw new ShapeError(`conv2d: expected weights of shape [O, C, KH, KW], got ${w instanceof Tensor ? fmtShape(w.shape) : typeof w}`);
-  if (x.ndim !== 4 || x.shape[1] !== w.shape[1]) {
-    throw new ShapeError(`conv2d: input ${fmtShape(x.shape)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`);
+  if (!(x instanceof Tensor) || x.ndim !== 4 || x.shape[1] !== w.shape[1]) {
+    throw new ShapeError(`conv2d: input ${x instanceof Tensor ? fmtShape(x.shape) : show(x)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`);
   }
   if (x._dtype !== 'f32' || w._dtype !== 'f32') throw new DTypeError(`conv2d: expected float32 input and weights, got ${x.dtype} and ${w.dtype}`);
   const [, , kh, kw] = w.shape;

@@ -4,7 +4,7 @@
  * (seed, counter); each draw advances the counter by its size. Inside jit
  * the key is an implicit input, so every call draws fresh numbers.
  */
-import { type DType, type PublicDType, LazygradError, ShapeError, DTypeError, bufferLeaf, constant, emit, fmtShape, makeNode } from '../ir';
+import { type DType, type PublicDType, LazygradError, ShapeError, DTypeError, bufferLeaf, constant, emit, fmtShape, makeNode, show } from '../ir';
 import { currentBackend } from './settings';
 import { Storage } from './storage';
 import { Tensor, parseDType } from './tensor';
@@ -117,7 +117,7 @@ export function ones(shape: readonly number[], opts: { dtype?: PublicDType } = {
 export function arange(start: number, stop?: number, step = 1): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
   for (const [n, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LazygradError(`arange: ${n} must be a finite number, got ${v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LazygradError(`arange: ${n} must be a finite number, got ${show(v)}`);
   }
   if (step === 0) throw new LazygradError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
@@ -132,7 +132,7 @@ export function arange(start: number, stop?: number, step = 1): Tensor {
 }
 
 export function eye(n: number, opts: { dtype?: PublicDType } = {}): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be a non-negative integer, got ${show(n)}`);
   const dtype = opts.dtype ? parseDType(opts.dtype, 'eye') : 'f32';
   const r = emit('iota', [], { shape: [n, n], axis: 0 });
   const c = emit('iota', [], { shape: [n, n], axis: 1 });
@@ -144,7 +144,7 @@ export function eye(n: number, opts: { dtype?: PublicDType } = {}): Tensor {
 const rng = { seed: 0, counter: 0 };
 
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed)) throw new LazygradError(`manualSeed: seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed)) throw new LazygradError(`manualSeed: seed must be an integer, got ${show(seed)}`);
   rng.seed = seed | 0;
   rng.counter = 0;
 }

@@ -3,7 +3,7 @@
  * initialisers, layers, losses. Parameters are plain objects of tensors, so
  * they pass through grad, jit and the optimisers unchanged in structure.
  */
-import { DTypeError, LazygradError, ShapeError, fmtShape } from '../ir';
+import { DTypeError, LazygradError, ShapeError, fmtShape, show } from '../ir';
 import { conv2d as conv2dOp, maxPool2d, avgPool2d } from './conv';
 import { rand } from './creation';
 import { Tensor } from './tensor';
@@ -23,7 +23,7 @@ function uniform(shape: number[], bound: number): Tensor {
 }
 
 function positiveInt(v: number, name: string, op: string): number {
-  if (!Number.isInteger(v) || v <= 0) throw new ShapeError(`${op}: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v <= 0) throw new ShapeError(`${op}: ${name} must be a positive integer, got ${show(v)}`);
   return v;
 }
 
@@ -36,7 +36,7 @@ export const init = {
     return { w: uniform([inDim, outDim], bound), b: uniform([outDim], bound) };
   },
   mlp(sizes: number[]): LinearParams[] {
-    if (!Array.isArray(sizes) || sizes.length < 2) throw new ShapeError(`nn.init.mlp: expected at least two layer sizes, got ${JSON.stringify(sizes)}`);
+    if (!Array.isArray(sizes) || sizes.length < 2) throw new ShapeError(`nn.init.mlp: expected at least two layer sizes, got ${show(sizes)}`);
     return sizes.slice(1).map((out, i) => init.linear(sizes[i], out));
   },
   conv2d(inC: number, outC: number, k: number): ConvParams {
@@ -48,7 +48,14 @@ export const init = {
   },
 };
 
+function checkParams(p: unknown, op: string): asserts p is LinearParams {
+  const q = p as Partial<LinearParams> | null | undefined;
+  if (!q || !(q.w instanceof Tensor) || !(q.b instanceof Tensor)) throw new LazygradError(`${op}: expected parameters {w, b} of tensors`);
+}
+
 export function linear(p: LinearParams, x: Tensor): Tensor {
+  checkParams(p, 'nn.linear');
+  if (!(x instanceof Tensor)) throw new LazygradError('nn.linear: expected an input tensor');
   return x.matmul(p.w).add(p.b);
 }
 
@@ -62,6 +69,7 @@ export function mlp(ps: LinearParams[], x: Tensor): Tensor {
 }
 
 export function conv2d(p: ConvParams, x: Tensor, opts: { stride?: number; padding?: number } = {}): Tensor {
+  checkParams(p, 'nn.conv2d');
   const outC = p.w.shape[0];
   return conv2dOp(x, p.w, opts).add(p.b.reshape([1, outC, 1, 1]));
 }

@@ -6,7 +6,7 @@
  */
 import {
   type DType, type PublicDType, type Value, LazygradError, ShapeError, DTypeError, broadcastShapes, constant, emit, fmtShape,
-  normAxis, promote, sizeOf, isPermutation, type Node,
+  normAxis, promote, sizeOf, isPermutation, show, type Node,
 } from '../ir';
 import { Tensor, type TensorLike, type Axis, parseDType } from './tensor';
 
@@ -158,9 +158,10 @@ export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 export function normAxes(x: Tensor, axis: Axis, op: string): number[] {
   const nd = x.ndim;
   if (axis === undefined || axis === null) return Array.from({ length: nd }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new ShapeError(`${op}: axis must be a number or an array of numbers, got ${show(axis)}`);
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const out = guard(op, () => list.map((a) => {
-    if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${typeof a}`);
+    if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${show(a)}`);
     return normAxis(a, nd, op);
   }));
   if (new Set(out).size !== out.length) throw new ShapeError(`${op}: repeated axis in ${JSON.stringify(list)} for shape ${fmtShape(x.shape)}`);
@@ -261,12 +262,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const nd = x.ndim;
+  if (perm !== undefined && perm !== null && !Array.isArray(perm)) throw new ShapeError(`transpose: perm must be an array of axes, got ${show(perm)}`);
   const p = perm ? [...perm].map((a) => (Number.isInteger(a) && a < 0 ? a + nd : a)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
   if (!isPermutation(p, nd)) throw new ShapeError(`transpose: ${JSON.stringify(perm)} is not a permutation of the axes of shape ${fmtShape(x.shape)}`);
   return apply('transpose', [x], (v) => emit('permute', [v], { perm: p }));
 }
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d))) throw new ShapeError(`expand: shape must be an array of integers, got ${show(shape)}`);
   const target = broadcastShapes(x.shape, shape);
   if (!target || target.length !== shape.length || target.some((d, i) => d !== shape[i] && shape[i] !== -1)) {
     throw new ShapeError(`expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
@@ -296,7 +299,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 export function slice(x: Tensor, starts: readonly (number | null | undefined)[], ends?: readonly (number | null | undefined)[], steps?: readonly (number | null | undefined)[]): Tensor {
   const nd = x.ndim;
   for (const [name, arr] of [['starts', starts], ['ends', ends], ['steps', steps]] as const) {
-    if (arr !== undefined && (!Array.isArray(arr) || arr.length > nd)) {
+    if ((arr !== undefined || name === 'starts') && (!Array.isArray(arr) || arr.length > nd)) {
       throw new ShapeError(`slice: ${name} must be an array of at most ${nd} entries (one per axis of ${fmtShape(x.shape)}), got ${JSON.stringify(arr)}`);
     }
   }
@@ -304,11 +307,11 @@ export function slice(x: Tensor, starts: readonly (number | null | undefined)[],
   for (let d = 0; d < nd; d++) {
     const n = x.shape[d];
     const step = steps?.[d] ?? 1;
-    if (!Number.isInteger(step) || step === 0) throw new ShapeError(`slice: step ${step} on axis ${d} of shape ${fmtShape(x.shape)} (steps must be non-zero integers)`);
+    if (!Number.isInteger(step) || step === 0) throw new ShapeError(`slice: step ${show(step)} on axis ${d} of shape ${fmtShape(x.shape)} (steps must be non-zero integers)`);
     // numpy/Python slice semantics: negative indices count from the end, bounds clamp.
     const norm = (i: number | null | undefined, dflt: number, lo: number, hi: number) => {
       if (i === undefined || i === null) return dflt;
-      if (!Number.isInteger(i)) throw new ShapeError(`slice: index ${i} on axis ${d} is not an integer`);
+      if (!Number.isInteger(i)) throw new ShapeError(`slice: index ${show(i)} on axis ${d} is not an integer`);
       const j = i < 0 ? i + n : i;
       return Math.min(Math.max(j, lo), hi);
     };
@@ -352,7 +355,7 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
 }
 
 export function stack(ts: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(ts as unknown) || ts.length === 0) throw new ShapeError('stack: expected a non-empty array of tensors');
+  if (!Array.isArray(ts as unknown) || ts.length === 0 || !ts.every((t) => t instanceof Tensor)) throw new ShapeError('stack: expected a non-empty array of tensors');
   const nd = ts[0].ndim;
   for (const t of ts as Tensor[]) if (t.ndim !== nd || t.shape.some((d, i) => d !== ts[0].shape[i])) {
     throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
@@ -363,7 +366,7 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
 
 export function oneHot(x: Tensor, depth: number): Tensor {
   if (x._dtype !== 'i32') throw new DTypeError(`oneHot: expected an int32 tensor of class indices, got ${fmt(x)}`);
-  if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError(`oneHot: depth must be a positive integer, got ${depth}`);
+  if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError(`oneHot: depth must be a positive integer, got ${show(depth)}`);
   const shape = [...x.shape, depth];
   const idx = new Tensor(emit('iota', [], { shape, axis: shape.length - 1 }));
   return cast(x.unsqueeze(-1).eq(idx), 'float32');

@@ -4,7 +4,7 @@
  * params)` returns `[newParams, newState]`, so a jitted training step traces
  * once and runs every step from the cache.
  */
-import { LazygradError } from '../ir';
+import { LazygradError, show } from '../ir';
 import { zeros } from './creation';
 import { Tensor } from './tensor';
 import { treeMap } from './tree-util';
@@ -15,13 +15,19 @@ export interface Optimizer<S> {
 }
 
 function checkLr(lr: number, what: string): void {
-  if (typeof lr !== 'number' || !(lr > 0)) throw new LazygradError(`${what}: lr must be a positive number, got ${lr}`);
+  if (typeof lr !== 'number' || !(lr > 0)) throw new LazygradError(`${what}: lr must be a positive number, got ${show(lr)}`);
+}
+
+function options<T extends object>(opts: T, what: string): T {
+  if (opts === null || typeof opts !== 'object') throw new LazygradError(`${what}: expected an options object such as {lr: 0.01}, got ${show(opts)}`);
+  return opts;
 }
 
 const zerosLike = (t: Tensor) => zeros(t.shape);
 
 /** SGD with optional momentum as PyTorch/optax (v = m·v + g, no dampening). */
-export function sgd({ lr, momentum = 0 }: { lr: number; momentum?: number }): Optimizer<{ velocity: unknown }> {
+export function sgd(opts: { lr: number; momentum?: number }): Optimizer<{ velocity: unknown }> {
+  const { lr, momentum = 0 } = options(opts, 'optim.sgd');
   checkLr(lr, 'optim.sgd');
   return {
     init: (params) => ({ velocity: momentum ? treeMap(zerosLike, params) : null }),
@@ -40,7 +46,8 @@ export interface AdamState {
 }
 
 /** Adam with bias correction, eps outside the square root. */
-export function adam({ lr, b1 = 0.9, b2 = 0.999, eps = 1e-8 }: { lr: number; b1?: number; b2?: number; eps?: number }): Optimizer<AdamState> {
+export function adam(opts: { lr: number; b1?: number; b2?: number; eps?: number }): Optimizer<AdamState> {
+  const { lr, b1 = 0.9, b2 = 0.999, eps = 1e-8 } = options(opts, 'optim.adam');
   checkLr(lr, 'optim.adam');
   return {
     init: (params) => ({ step: zeros([]), m: treeMap(zerosLike, params), v: treeMap(zerosLike, params) }),

@@ -5,7 +5,7 @@
  * which survives realisation; its compute value (`_v`) becomes a buffer leaf
  * once realised, so eager loops do not grow their graphs.
  */
-import { type DType, type PublicDType, type Value, LazygradError, bufferLeaf, fromPublic, toPublic, sizeOf } from '../ir';
+import { type DType, type PublicDType, type Value, LazygradError, bufferLeaf, fromPublic, toPublic, sizeOf, show } from '../ir';
 import type { TypedArray } from '../backends/backend';
 import { Storage } from './storage';
 import * as ops from './ops';
@@ -188,6 +188,6 @@ export function tensorFromStorage(storage: Storage, shape: readonly number[]): T
 /** @internal Parses a public dtype name. */
 export function parseDType(d: string, what: string): DType {
   const t = fromPublic(d);
-  if (!t) throw new LazygradError(`${what}: unknown dtype '${d}' (expected 'float32', 'int32' or 'bool')`);
+  if (!t) throw new LazygradError(`${what}: unknown dtype ${show(d)} (expected 'float32', 'int32' or 'bool')`);
   return t;
 }
