@@ -43,14 +43,14 @@ const PIXEL_MEAN = 0.1307;
 const PIXEL_STD = 0.3081;
 
 function cnnInit() {
-  return { c1: nn.init.conv2d(1, 8, 3), c2: nn.init.conv2d(8, 16, 3), fc: nn.init.linear(16 * 7 * 7, 10) };
+  return { c1: nn.init.conv2d(1, 8, 3), c2: nn.init.conv2d(8, 16, 3), fc1: nn.init.linear(16 * 7 * 7, 128), fc2: nn.init.linear(128, 10) };
 }
 
 function cnnForward(p: ReturnType<typeof cnnInit>, x: Tensor): Tensor {
   let h = x.reshape([-1, 1, 28, 28]);
   h = nn.maxPool2d(nn.conv2d(p.c1, h, { padding: 1 }).relu(), 2);
   h = nn.maxPool2d(nn.conv2d(p.c2, h, { padding: 1 }).relu(), 2);
-  return nn.linear(p.fc, h.reshape([h.shape[0], -1]));
+  return nn.linear(p.fc2, nn.linear(p.fc1, h.reshape([h.shape[0], -1])).relu());
 }
 
 export function runDemo(opts: DemoOptions = {}): DemoResult {
