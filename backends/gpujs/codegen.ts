@@ -162,6 +162,10 @@ interface Scope {
   readonly lines: string[];
 }
 
+function factorial(n: number): number {
+  return n <= 1 ? 1 : n * factorial(n - 1);
+}
+
 /** A float literal gpu.js and GLSL both read exactly, or undefined (pass it as a uniform). */
 function literal(v: number): string | undefined {
   if (!Number.isFinite(v) || Object.is(v, -0)) return undefined;
@@ -364,8 +368,10 @@ class Emitter {
   private load(slot: number, at: Idx, scope: Scope): string {
     const size = this.inputSizes[slot];
     if (size === 0) return '0.0'; // an empty input is never read in a live branch
-    let i = this.idx(at);
     const [lo, hi] = range(at);
+    // A fixed index is written as one literal: gpu.js types an operation on two whole-number
+    // literals inside brackets as an int, for which the shader has no texture read.
+    let i = lo === hi ? this.num(lo) : this.idx(at);
     // Clamped in a statement of its own: inside brackets gpu.js types Math.min/max operands as ints.
     if (lo < 0 || hi > size - 1) i = this.bind(scope, `Math.min(Math.max(${i}, 0.0), ${this.num(size - 1)})`);
     return `in${slot}[${i}]`;
@@ -480,15 +486,21 @@ class Emitter {
         return bind(`(${a[0]} >= 0.0 ? ${s} : ${ex} * ${s})`);
       }
       case 'log1p': {
-        // log(u) * x / (u - 1) cancels the rounding of u = 1 + x (Goldberg).
-        const u = bind(`1.0 + ${a[0]}`);
-        return bind(`(${u} == 1.0 ? ${a[0]} : (${a[0]} > 1e30 ? Math.log(${u}) : Math.log(${u}) * (${a[0]} / (${u} - 1.0))))`);
+        // Mesa folds the usual rounding corrections ((1 + x) - 1 becomes x), so near 0 use
+        // log1p(x) = 2 atanh(s), s = x / (2 + x), as an odd series through s^11.
+        const x = a[0];
+        const sv = bind(`${x} / (2.0 + ${x})`);
+        const s2 = bind(`${sv} * ${sv}`);
+        const series = bind(`2.0 * ${sv} * (1.0 + ${s2} * (1.0 / 3.0 + ${s2} * (1.0 / 5.0 + ${s2} * (1.0 / 7.0 + ${s2} * (1.0 / 9.0 + ${s2} * (1.0 / 11.0))))))`);
+        return bind(`(Math.abs(${x}) < 0.25 ? ${series} : Math.log(1.0 + ${x}))`);
       }
       case 'expm1': {
-        // (u - 1) * x / log(u) with u = exp(x) (Kahan); exp(x) itself where u - 1 = u.
-        const u = bind(`Math.exp(${a[0]})`);
-        const um1 = bind(`${u} - 1.0`);
-        return bind(`(${u} == 1.0 ? ${a[0]} : (${um1} == -1.0 ? -1.0 : (${a[0]} > 80.0 ? ${u} : ${um1} * (${a[0]} / Math.log(${u})))))`);
+        // Likewise: the Taylor series through x^10 / 10! near 0, exp(x) - 1 beyond.
+        const x = a[0];
+        let poly = '(1.0 / 3628800.0)';
+        for (let k = 9; k >= 1; k--) poly = `(${literal(1 / factorial(k))} + ${x} * ${poly})`;
+        const series = bind(`${x} * ${poly}`);
+        return bind(`(Math.abs(${x}) < 0.5 ? ${series} : Math.exp(${x}) - 1.0)`);
       }
       case 'pow': return this.pow(scope, a[0], a[1]);
       case 'cast': {
