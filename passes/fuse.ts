@@ -25,7 +25,7 @@
  *     - on a backend without multi-reduction kernels (one thread per element),
  *       any second reduction, or one whose result is broadcast, in a kernel;
  *     - a kernel reading more buffers than the backend allows: the inlined
- *       producer that reads the most buffers is materialised.
+ *       producer that reads the most buffers is materialised;
  *     - on a backend that evaluates `random` on the host, it is its own kernel.
  *  6. A chain of inlined nodes deeper than MAX_INLINE_DEPTH is cut: deep
  *     expressions compile slowly (and gpu.js rejects them).
@@ -53,7 +53,7 @@ const MAX_INLINE_DEPTH = 40;
 
 export interface FusionResult {
   readonly graph: Graph;
-  /** Materialised nodes (params and captured buffers excluded), in graph order. */
+  /** Materialised nodes in graph order (a parameter only when it is also an output: it is copied). */
   readonly roots: readonly Node[];
 }
 
