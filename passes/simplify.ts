@@ -6,7 +6,7 @@
  * folded into new constants here; only 0 and 1, which the compile caches key
  * on, may change a graph's structure.
  */
-import { type Node, type Value, emit, type Graph, shapesEqual } from '../ir';
+import { type Node, type Value, emit, makeNode, type Graph, shapesEqual } from '../ir';
 import { rewrite } from './rewrite';
 
 /** Whether `v` is the constant `c`, possibly broadcast by reshape/expand. */
@@ -74,8 +74,35 @@ function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
 }
 
 export function simplify(g: Graph): Graph {
+  const reluOfMask = reluMasks(g);
+  const maskFromOutput = new Map<Node, Value>();
   return rewrite(g, (n, inputs) => {
-    const v = simplifyNode(n, inputs);
-    return v ? [v] : undefined;
+    // After relu's output h = where(x > 0, x, 0) exists, later readers of the mask x > 0 read
+    // h > 0 instead (equal, NaN included), so x is needed only by the kernel that makes h.
+    const ins = inputs.map((v) => {
+      const relu = reluOfMask.get(v.node);
+      const h = relu && maskFromOutput.get(relu);
+      return h && relu !== n ? h : v;
+    });
+    const simplified = simplifyNode(n, ins);
+    const out = simplified ?? (ins.every((v, i) => v === inputs[i]) ? undefined : makeNode(n.op, ins, n.attrs, n.body, n.data).out);
+    if (reluOfMask.size && [...reluOfMask.values()].includes(n)) {
+      const h = out ?? n.out;
+      maskFromOutput.set(n, emit('gt', [h, n.inputs[2]]));
+    }
+    return out ? [out] : undefined;
   });
+}
+
+/** Masks m = gt(x, 0) with a relu h = where(m, x, 0) over them: m -> h. */
+function reluMasks(g: Graph): Map<Node, Node> {
+  const out = new Map<Node, Node>();
+  for (const n of g.nodes) {
+    if (n.op !== 'where') continue;
+    const [m, x, z] = n.inputs;
+    if (m.node.op === 'gt' && m.node.inputs[0] === x && isConst(m.node.inputs[1], 0) && isConst(z, 0) && z.shape.length === 0 && m.node.inputs[1].shape.length === 0) {
+      out.set(m.node, n);
+    }
+  }
+  return out;
 }
