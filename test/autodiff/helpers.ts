@@ -6,17 +6,10 @@
 import { expect } from 'vitest';
 import * as lg from '../../src/index';
 
+import { mulberry32 as rng } from '../src/reference';
+
 /** A small deterministic generator (mulberry32) so inputs do not depend on the library. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
