@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Expr, Graph, KernelPlan, Node } from '../ir';
 import { byteSize, graphToDot, printGraph } from '../ir';
 import type { Backend, CompiledPlan, DeviceBuffer, KernelTiming } from '../backends/backend';
-import { PassManager, autodiff, cse, dce, fuse, schedule, simplify, structuralKey, typecheck, type FusionResult, peakBytes } from '../passes';
+import { PassManager, autodiff, constNodes, cse, dce, fuse, schedule, simplify, structuralKey, typecheck, type FusionResult, peakBytes } from '../passes';
 import { settings } from './settings';
 
 export const passManager = new PassManager()
@@ -89,9 +89,10 @@ function buildProgram(g: Graph, opts: CompileOptions): Program {
   const compiled = opts.backend.compile(plan);
   if (settings.debug >= 3) for (const s of compiled.sources) console.log(`--- kernel ${s.name} ---\n${s.source}`);
   const leaves = graphLeaves(g);
-  const optConsts = new Map(leaves.consts.map((n, i) => [n, i]));
-  const optLeaves = graphLeaves(optimized);
-  const scalarSources = plan.scalars.map((s) => optConsts.get(optLeaves.consts[s.source]) ?? -1);
+  const sourceConsts = new Map(leaves.consts.map((n, i) => [n, i]));
+  // Plan scalars index the optimised graph's constants; map them back to the source graph's.
+  const optimizedConsts = constNodes(optimized);
+  const scalarSources = plan.scalars.map((s) => sourceConsts.get(optimizedConsts[s.source]) ?? -1);
   const bufIndex = new Map<unknown, number>(leaves.buffers.map((n, i) => [n.data ?? n, i]));
   const captureSources = plan.captures.map((d) => {
     const i = bufIndex.get(d);

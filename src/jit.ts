@@ -37,18 +37,10 @@ export interface Lowered {
 
 type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-interface ArgLeaf {
-  /** Argument index it came from. */
-  readonly arg: number;
-  readonly kind: 'tensor' | 'number';
-}
-
 interface Entry {
   readonly prog: Program;
   readonly graph: Graph;
-  readonly leaves: readonly ArgLeaf[];
   readonly outDef: TreeDef;
-  readonly outCount: number;
   readonly rngDraws: number;
   readonly usesRng: boolean;
   readonly scalars: readonly number[];
@@ -78,8 +70,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
   /** Flattens the arguments; returns the cache signature and the dynamic leaves. */
   const analyse = (args: unknown[]) => {
     const sig: string[] = [backendName(), String(fusion()), String(args.length)];
-    const leaves: { arg: number; value: Tensor | number }[] = [];
-    const defs: TreeDef[] = [];
+    const leaves: (Tensor | number)[] = [];
     args.forEach((a, i) => {
       if (statics.has(i)) {
         let key: string;
@@ -89,20 +80,18 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
           throw new LazygradError(`jit: static argument ${i} must be JSON-serialisable (a number, string, array or plain object)`);
         }
         sig.push(`s${i}=${key}`);
-        defs.push({ kind: 'leaf' });
         return;
       }
       const { leaves: ls, def } = flattenTree(a);
-      defs.push(def);
       sig.push(treeDefKey(def));
       for (const l of ls) {
         if (l instanceof Tensor) {
           l._check('jit');
           sig.push(`${l._dtype}[${l._v.shape}]`);
-          leaves.push({ arg: i, value: l });
+          leaves.push(l);
         } else if (typeof l === 'number') {
           sig.push(Number.isInteger(l) ? 'int' : 'float');
-          leaves.push({ arg: i, value: l });
+          leaves.push(l);
         } else if (typeof l === 'boolean' || typeof l === 'string') {
           sig.push(`=${JSON.stringify(l)}`);
         } else {
@@ -110,15 +99,13 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         }
       }
     });
-    return { sig: sig.join('|'), leaves, defs };
+    return { sig: sig.join('|'), leaves };
   };
 
-  const trace = (args: unknown[], a: ReturnType<typeof analyse>): Entry => {
+  const trace = (args: unknown[]): Entry => {
     traces++;
     const params: Node[] = [];
-    const argLeaves: ArgLeaf[] = [];
     const donatedParams = new Set<number>();
-    let li = 0;
     const tracedArgs = args.map((arg, i) => {
       if (statics.has(i)) return arg;
       const { leaves, def } = flattenTree(arg);
@@ -127,14 +114,12 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
           if (donate.has(i)) donatedParams.add(params.length);
           const p = param(l._v.dtype, l._v.shape);
           params.push(p);
-          argLeaves.push({ arg: a.leaves[li++].arg, kind: 'tensor' });
           return new Tensor(p.out);
         }
         if (typeof l === 'number') {
           // Numbers are weakly typed 0-d inputs: integers as int32, others float32.
           const p = param(Number.isInteger(l) ? 'i32' : 'f32', []);
           params.push(p);
-          argLeaves.push({ arg: a.leaves[li++].arg, kind: 'number' });
           return new Tensor(p.out);
         }
         return l;
@@ -158,7 +143,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     const prog = compileGraph(graph, { backend, fusion: fusion(), donated: donatedParams, reuse: opts.reuse ?? true });
     const { scalars, captures } = programInputs(prog, graph);
     return {
-      prog, graph, leaves: argLeaves, outDef: fo.def, outCount: outs.length, rngDraws: tr.rngOffset, usesRng: !!tr.rngKey,
+      prog, graph, outDef: fo.def, rngDraws: tr.rngOffset, usesRng: !!tr.rngKey,
       scalars, captures, donatedParams,
     };
   };
@@ -167,7 +152,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     const a = analyse(args);
     let e = cache.get(a.sig);
     if (!e) {
-      e = trace(args, a);
+      e = trace(args);
       cache.set(a.sig, e);
     }
     return { e, a };
@@ -177,13 +162,10 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     if (isTracing()) return f(...args); // nested jit: inline into the enclosing trace
     const { e, a } = entryFor(args);
     const backend = e.prog.backend;
-    const tensors = a.leaves.map((l) => l.value).filter((v): v is Tensor => v instanceof Tensor);
-    realizeTensors(tensors, 'jit');
-    const params: DeviceBuffer[] = a.leaves.map((l, i) => {
-      const v = l.value;
-      if (v instanceof Tensor) return v._storage!.on(backend, 'jit');
-      return backend.upload(e.leaves[i].kind === 'number' && Number.isInteger(v) ? 'i32' : 'f32', [v]);
-    });
+    realizeTensors(a.leaves.filter((v): v is Tensor => v instanceof Tensor), 'jit');
+    // Parameters in leaf order; numbers travel as 0-d int32 or float32 buffers, as traced.
+    const params: DeviceBuffer[] = a.leaves.map((v) =>
+      v instanceof Tensor ? v._storage!.on(backend, 'jit') : backend.upload(Number.isInteger(v) ? 'i32' : 'f32', [v]));
     if (e.usesRng) {
       const rng = rngState();
       params.push(backend.upload('i32', [rng.seed, rng.counter]));
@@ -192,8 +174,8 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     const captures = e.captures.map((n) => (n.data as Storage).on(backend, 'jit'));
     const outs = runPrepared(e.prog, params, captures, e.scalars, e.donatedParams);
     // Donated tensors are spent: their buffers may now hold outputs.
-    a.leaves.forEach((l, i) => {
-      if (e.donatedParams.has(i) && l.value instanceof Tensor) l.value._storage!.release('donated');
+    a.leaves.forEach((v, i) => {
+      if (e.donatedParams.has(i) && v instanceof Tensor) v._storage!.release('donated');
     });
     const results = outs.map((b, i) => {
       const v = e.graph.outputs[i];

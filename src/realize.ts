@@ -4,35 +4,26 @@
  * result buffer (dropping the graph behind it, so nothing is recomputed and
  * eager loops do not grow graphs).
  */
-import { type Node, type Value, LazygradError, bufferLeaf, graphFrom } from '../ir';
+import { type Value, GraphError, LazygradError, bufferLeaf, graphFrom } from '../ir';
 import type { TypedArray } from '../backends/backend';
 import { compileGraph, runProgram } from './compile';
 import { currentBackend, settings } from './settings';
 import { Storage } from './storage';
 import type { Tensor } from './tensor';
 
-function reachesParam(values: readonly Value[]): boolean {
-  const seen = new Set<Node>();
-  const stack = values.map((v) => v.node);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    if (n.op === 'param') return true;
-    for (const v of n.inputs) stack.push(v.node);
-  }
-  return false;
-}
-
 export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
   for (const t of ts) t._check(what);
   const pending = ts.filter((t) => t._v.node.op !== 'buffer');
   if (!pending.length) return;
   const values = [...new Set(pending.map((t) => t._v))];
-  if (reachesParam(values)) {
-    throw new LazygradError(`${what}: cannot read the values of a tensor while it is being traced (inside jit or grad); return it from the function instead`);
+  let g;
+  try {
+    g = graphFrom('anonymous', [], values);
+  } catch (e) {
+    // The only parameters are those of a trace in progress.
+    if (e instanceof GraphError) throw new LazygradError(`${what}: cannot read the values of a tensor while it is being traced (inside jit or grad); return it from the function instead`);
+    throw e;
   }
-  const g = graphFrom('anonymous', [], values);
   const backend = currentBackend();
   const prog = compileGraph(g, { backend, fusion: settings.fusion });
   const outs = runProgram(prog, g, [], (n) => (n.data as Storage).on(backend, what));

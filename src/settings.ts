@@ -7,22 +7,14 @@ import { createGpujsBackend } from '../backends/gpujs/backend';
 export type BackendName = 'js' | 'gpujs';
 
 const backends = new Map<string, Backend>();
-let gpujsFactory: (() => Backend) | undefined = createGpujsBackend;
-
-/** Replaces the gpu.js backend's constructor (tests use this to build it their own way). */
-export function registerGpujs(factory: () => Backend): void {
-  gpujsFactory = factory;
-}
 
 export function backendByName(name: string): Backend {
   let b = backends.get(name);
   if (b) return b;
   if (name === 'js') b = new JsBackend();
   else if (name === 'js-float64') b = new JsBackend(true);
-  else if (name === 'gpujs') {
-    if (!gpujsFactory) throw new LazygradError(`setBackend: the gpujs backend is not available in this build`);
-    b = gpujsFactory();
-  } else throw new LazygradError(`setBackend: unknown backend '${name}' (expected 'js' or 'gpujs')`);
+  else if (name === 'gpujs') b = createGpujsBackend();
+  else throw new LazygradError(`setBackend: unknown backend '${name}' (expected 'js' or 'gpujs')`);
   backends.set(name, b);
   return b;
 }

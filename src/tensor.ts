@@ -5,9 +5,9 @@
  * which survives realisation; its compute value (`_v`) becomes a buffer leaf
  * once realised, so eager loops do not grow their graphs.
  */
-import { type DType, type PublicDType, type Value, LazygradError, bufferLeaf, fromPublic, toPublic, sizeOf, show } from '../ir';
+import { type DType, type PublicDType, type Value, LazygradError, fromPublic, toPublic, sizeOf, show } from '../ir';
 import type { TypedArray } from '../backends/backend';
-import { Storage } from './storage';
+import type { Storage } from './storage';
 import * as ops from './ops';
 import { realizeTensors, readTensor } from './realize';
 import { backward as runBackward } from './backward';
@@ -178,11 +178,6 @@ export class Tensor {
   }
   pad(pads: readonly (readonly [number, number])[], value = 0): Tensor { return ops.pad(this, pads, value); }
   oneHot(depth: number): Tensor { return ops.oneHot(this, depth); }
-}
-
-/** @internal A tensor over a realised buffer. */
-export function tensorFromStorage(storage: Storage, shape: readonly number[]): Tensor {
-  return new Tensor(bufferLeaf(storage.buf.dtype, shape, storage));
 }
 
 /** @internal Parses a public dtype name. */

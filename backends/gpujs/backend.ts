@@ -252,7 +252,7 @@ export class GpujsBackend implements Backend {
   }
 }
 
-/** The gpujs backend (for `registerGpujs`). */
+/** The gpujs backend (src/settings.ts creates it on first use). */
 export function createGpujsBackend(): Backend {
   return new GpujsBackend();
 }

@@ -4,10 +4,6 @@
  * results of the fallback against js. Prints one JSON line.
  */
 import * as lg from '../../../src/index';
-import { registerGpujs } from '../../../src/settings';
-import { createGpujsBackend } from '../../../backends/gpujs/backend';
-
-registerGpujs(createGpujsBackend);
 
 const compute = (): number[][] => {
   const x = lg.arange(-6, 6).reshape([3, 4]).cast('float32').mul(0.5);

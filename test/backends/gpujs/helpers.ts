@@ -7,11 +7,9 @@
 import { GPU } from 'gpu.js';
 import { expect } from 'vitest';
 import * as lg from '../../../src/index';
-import { registerGpujs, backendByName } from '../../../src/settings';
+import { backendByName } from '../../../src/settings';
 import { fromValues } from '../../../src/creation';
-import { GpujsBackend, createGpujsBackend } from '../../../backends/gpujs/backend';
-
-registerGpujs(createGpujsBackend);
+import { GpujsBackend } from '../../../backends/gpujs/backend';
 
 export const glRequired = process.env.LAZYGRAD_GPUJS_MODE === 'headlessgl';
 export const haveGL = GPU.isHeadlessGLSupported;
