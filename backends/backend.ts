@@ -39,7 +39,14 @@ export interface Backend {
   readonly compileCount: number;
   /** Whether buffers hold resources that `free` must release (GPU textures); garbage-collected ones need no finalizer. */
   readonly freesBuffers: boolean;
+  /**
+   * Whether `download` returns the buffer's own memory (js: the typed array
+   * kernels write), rather than a host copy (gpujs). Such memory, once handed
+   * to the user, must not be overwritten by an in-place (donated) update.
+   */
+  readonly downloadIsView: boolean;
   upload(dtype: DType, data: ArrayLike<number>): DeviceBuffer;
+  /** The values on the host; callers must not write to the result. */
   download(buf: DeviceBuffer): TypedArray;
   free(buf: DeviceBuffer): void;
   compile(plan: KernelPlan): CompiledPlan;

@@ -172,7 +172,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       rng.counter = (rng.counter + e.rngDraws) | 0;
     }
     const captures = e.captures.map((n) => (n.data as Storage).on(backend, 'jit'));
-    const outs = runPrepared(e.prog, params, captures, e.scalars, e.donatedParams);
+    const outs = runPrepared(e.prog, params, captures, e.scalars, donatable(e.donatedParams, a.leaves));
     // Donated tensors are spent: their buffers may now hold outputs.
     a.leaves.forEach((v, i) => {
       if (e.donatedParams.has(i) && v instanceof Tensor) v._storage!.release('donated');
@@ -229,6 +229,17 @@ function kernelsDot(p: Program): string {
 }
 
 /** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
+/**
+ * The donated parameters whose buffers may really be overwritten: not those
+ * whose memory the user holds from `dataSync` (the output then gets a fresh
+ * buffer, as JAX copies a donated buffer that is still referenced).
+ */
+function donatable(donated: ReadonlySet<number>, leaves: readonly unknown[]): ReadonlySet<number> {
+  if (!donated.size) return donated;
+  const exposed = (i: number) => leaves[i] instanceof Tensor && (leaves[i] as Tensor)._storage!.exposed;
+  return [...donated].some(exposed) ? new Set([...donated].filter((i) => !exposed(i))) : donated;
+}
+
 export function makeIR(f: Fn, opts: JitOptions = {}): (...args: unknown[]) => string {
   return (...args: unknown[]) => jit(f, opts).lower(...args).ir('traced');
 }

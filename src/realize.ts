@@ -32,12 +32,15 @@ export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
   for (const t of pending) t._v = byValue.get(t._v)!;
 }
 
-/** A copy of a tensor's values on the host. */
-export function readTensor(t: Tensor, what: string): TypedArray {
+/**
+ * A tensor's values on the host. No copy is made: on the js backend this is
+ * the tensor's own buffer (as tfjs's cpu backend returns), so `exposed`
+ * results are marked and never updated in place afterwards.
+ */
+export function readTensor(t: Tensor, what: string, exposed: boolean): TypedArray {
   realizeTensors([t], what);
   const s = t._storage!;
-  s.check(what);
-  return s.backend.download(s.buf).slice();
+  return exposed ? s.expose(what) : s.read(what);
 }
 
 /** Realises several tensors in one compiled program (shared work is computed once). */

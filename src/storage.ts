@@ -5,7 +5,7 @@
  * finalizer (gpujs textures).
  */
 import { LazygradError } from '../ir';
-import type { Backend, DeviceBuffer } from '../backends/backend';
+import type { Backend, DeviceBuffer, TypedArray } from '../backends/backend';
 
 export type StorageState = 'live' | 'disposed' | 'donated';
 
@@ -13,6 +13,11 @@ const finalizer = new FinalizationRegistry<{ backend: Backend; buf: DeviceBuffer
 
 export class Storage {
   state: StorageState = 'live';
+  /**
+   * Whether the user holds this buffer's memory (`dataSync` on a backend
+   * whose downloads are views): a donating jit call then leaves it intact.
+   */
+  exposed = false;
   private readonly token = {};
 
   constructor(
@@ -34,6 +39,19 @@ export class Storage {
     this.state = state;
     finalizer.unregister(this.token);
     if (state === 'disposed') this.backend.free(this.buf);
+  }
+
+  /** The values on the host, without a copy where the backend keeps them there; never written by the caller. */
+  read(what: string): TypedArray {
+    this.check(what);
+    return this.backend.download(this.buf);
+  }
+
+  /** `read` for handing to the user: the memory is theirs to read for as long as they like. */
+  expose(what: string): TypedArray {
+    const data = this.read(what);
+    if (this.backend.downloadIsView) this.exposed = true;
+    return data;
   }
 
   /** This storage's buffer on `backend` (copied through the host if it lives elsewhere). */

@@ -77,14 +77,19 @@ export class Tensor {
     realizeTensors([this]);
     return this;
   }
+  /**
+   * The values as a flat typed array, without a copy: treat it as read-only
+   * (tensors are immutable; `.slice()` it for a copy to change).
+   */
   dataSync(): TypedArray {
-    return readTensor(this, 'dataSync');
+    return readTensor(this, 'dataSync', true);
   }
+  /** `dataSync`, as a promise. */
   async data(): Promise<TypedArray> {
-    return readTensor(this, 'data');
+    return readTensor(this, 'data', true);
   }
   toArray(): unknown {
-    const data = readTensor(this, 'toArray');
+    const data = readTensor(this, 'toArray', false);
     const bool = this._v.dtype === 'bool';
     const conv = (x: number) => (bool ? x !== 0 : x);
     const shape = this._v.shape;
@@ -101,7 +106,7 @@ export class Tensor {
   item(): number | boolean {
     this._check('item');
     if (this.size !== 1) throw new LazygradError(`item: expected a tensor with exactly one element, got shape [${this.shape}] (${this.size} elements)`);
-    const v = readTensor(this, 'item')[0];
+    const v = readTensor(this, 'item', false)[0];
     return this._v.dtype === 'bool' ? v !== 0 : v;
   }
   dispose(): void {

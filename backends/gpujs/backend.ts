@@ -43,6 +43,7 @@ const HOST_SOURCE = 'function host() { /* the random primitive, evaluated on the
 export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly freesBuffers = true;
+  readonly downloadIsView = false;
   readonly limits: BackendLimits = { maxKernelInputs: 16, multiReduceKernels: false, randomOnHost: true, inPlaceWithinKernel: false };
   readonly dev: Device;
   private live = 0;

@@ -33,6 +33,7 @@ export class JsBackend implements Backend {
   readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true };
   readonly mode: string;
   readonly freesBuffers = false;
+  readonly downloadIsView = true;
   private compiles = 0;
   /** Free temporaries by `dtype:size`, reused across runs. */
   private readonly pool = new Map<string, TypedArray[]>();
