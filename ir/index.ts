@@ -12,3 +12,4 @@ export * from './kernel';
 export * as sym from './symbolic';
 export type { Idx, LoopVar } from './symbolic';
 export * from './random';
+export * from './row-cache';

@@ -170,4 +170,6 @@ export interface BackendLimits {
   readonly randomOnHost?: boolean;
   /** Whether a kernel may overwrite a donated input it reads at the element it writes. */
   readonly inPlaceWithinKernel?: boolean;
+  /** Whether the code generator keeps costly row values for the row's output loop (`rowCaches`). */
+  readonly rowCache?: boolean;
 }

@@ -199,6 +199,18 @@ export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
   return out;
 }
 
+/** `e` with loop variable `from` replaced by `to`, re-simplified (so equal results are the same object). */
+export function substitute(e: Idx, from: LoopVar, to: LoopVar): Idx {
+  switch (e.k) {
+    case 'num': return e;
+    case 'var': return e.x.id === from.id && e.x.size === from.size ? idxVar(to) : e;
+    case 'add': return add(...e.terms.map((t) => substitute(t, from, to)));
+    case 'mul': return mul(substitute(e.a, from, to), e.c);
+    case 'div': return div(substitute(e.a, from, to), e.c);
+    case 'mod': return mod(substitute(e.a, from, to), e.c);
+  }
+}
+
 /** Row-major flat offset of a multi-index into a contiguous array of `shape`. */
 export function flatIndex(idx: readonly Idx[], shape: readonly number[]): Idx {
   let acc = num(0);

@@ -19,7 +19,10 @@
  *       rows); a row reduction broadcast along its own row is fine;
  *     - a reduction, or a transcendental (exp, tanh, ...), evaluated at several
  *       indices in one kernel (it would run once per use), or a transcendental
- *       or random value inside loops it does not depend on;
+ *       or random value inside loops it does not depend on; on a backend with
+ *       row caches (ir/row-cache.ts) a transcendental computed in a row
+ *       reduction and again by the row's output loop counts once, so a
+ *       row softmax is one kernel that evaluates exp once per element;
  *     - a matmul of 256 or more elements read inside another reduction (it
  *       would lose the code generator's tiled loop);
  *     - on a backend without multi-reduction kernels (one thread per element),
@@ -33,7 +36,7 @@
  *  and sum) stays in the kernel: the code generator hoists it out of the
  *  inner loop, so a row kernel runs its reductions in sequence.
  */
-import { type BackendLimits, type Expr, exprArgs, freeVars, type Graph, type LoopVar, type Node, OPS, isOp, sizeOf, sym } from '../ir';
+import { type BackendLimits, type Expr, exprArgs, freeVars, type Graph, type LoopVar, type Node, OPS, TRANSCENDENTAL_OPS, isOp, rowCaches, sizeOf, sym } from '../ir';
 import { KernelLowering } from './lower-expr';
 
 const { idxVar } = sym;
@@ -46,9 +49,7 @@ export interface FusionOptions {
 export const VIEW_OPS = new Set(['reshape', 'permute', 'expand', 'slice', 'detach']);
 const NEVER_KERNELS = new Set(['param', 'buffer', 'const']);
 const CHEAP = new Set(['const', 'iota']);
-/** Ops costly enough that evaluating one element twice in a kernel is worse than a store and two loads. */
-const TRANSCENDENTAL = new Set(['exp', 'log', 'tanh', 'sigmoid', 'sin', 'cos', 'pow', 'log1p', 'expm1']);
-const EXPENSIVE = new Set([...TRANSCENDENTAL, 'random']);
+const EXPENSIVE = new Set([...TRANSCENDENTAL_OPS, 'random']);
 const MAX_INLINE_DEPTH = 40;
 
 export interface FusionResult {
@@ -181,8 +182,11 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
   }
   for (const [n, count] of uses) if (count > 1) out.add(n);
   // Likewise a transcendental evaluated at several indices (softmax's exp(x - max), read by the
-  // row sum and by the output): computing it once into a buffer beats computing it twice.
-  for (const [n, count] of lowering.evaluations) if (count > 1 && n !== root && TRANSCENDENTAL.has(n.op)) out.add(n);
+  // row sum and by the output): computing it once into a buffer beats computing it twice, unless
+  // the code generator keeps the row's values for the output loop (a row cache) anyway.
+  const caches = limits.rowCache ? rowCaches(vars, [expr]) : [];
+  const evaluations = caches.length ? evaluationsWithout(expr, caches.map((c) => c.read), lowering) : lowering.evaluations;
+  for (const [n, count] of evaluations) if (count > 1 && n !== root && TRANSCENDENTAL_OPS.has(n.op)) out.add(n);
   if (!limits.multiReduceKernels) {
     const broadcast = (r: Expr) => {
       const fv = freeVars(r, memo);
@@ -200,6 +204,22 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     if (best) out.add(best);
   }
   return [...out];
+}
+
+/** Distinct indices each node is computed at once the row-cached `reads` are loads (not computed). */
+function evaluationsWithout(root: Expr, reads: readonly Expr[], lowering: KernelLowering): Map<Node, number> {
+  const skip = new Set(reads);
+  const seen = new Set<Expr>();
+  const counts = new Map<Node, number>();
+  const walk = (e: Expr) => {
+    if (seen.has(e) || skip.has(e)) return;
+    seen.add(e);
+    const n = lowering.nodeOf.get(e);
+    if (n) counts.set(n, (counts.get(n) ?? 0) + 1);
+    exprArgs(e).forEach(walk);
+  };
+  walk(root);
+  return counts;
 }
 
 /** The inlined non-view producer in a kernel that reads the most distinct buffers. */

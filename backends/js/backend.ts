@@ -30,7 +30,7 @@ const kernelCache = new Map<string, KernelFn>();
 
 export class JsBackend implements Backend {
   readonly name = 'js';
-  readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true };
+  readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true, rowCache: true };
   readonly mode: string;
   readonly freesBuffers = false;
   readonly downloadIsView = true;

@@ -7,7 +7,9 @@
  * sum) runs once per row, before the inner loop: a row kernel runs several
  * reductions in sequence and then writes the row. Values used more than
  * once, reductions and hoisted values become `const` temporaries (float64
- * locals); everything else is inlined.
+ * locals); everything else is inlined. A costly value that a row reduction
+ * computes and the row's output loop needs again (ir/row-cache.ts) is
+ * stored in a row-long Float64Array by the reduction loop and read back.
  *
  * A kernel whose innermost value is a sum of products that varies along the
  * last two output axes (a `dot`, with any fused prologue and epilogue) gets a
@@ -16,7 +18,7 @@
  * a 4x4 block of float64 accumulators held in locals over the reduction,
  * then the epilogue applied per element.
  */
-import { type Expr, type Kernel, type LoopVar, exprArgs, freeVars, sym, type Idx } from '../../ir';
+import { type Expr, type Kernel, type LoopVar, type RowCache, exprArgs, freeVars, rowCaches, sym, type Idx } from '../../ir';
 
 const { renderIdx, flatIndex, idxVar } = sym;
 
@@ -59,6 +61,7 @@ class KernelEmitter {
   private readonly outFlat: Idx;
   private readonly roots: readonly Expr[];
   private readonly preamble: string[] = [];
+  private readonly caches: readonly RowCache[];
 
   constructor(private readonly k: Kernel) {
     this.levels = [{ depth: 0, stmts: [] }, ...k.vars.map((_, i) => ({ depth: i + 1, stmts: [] }))];
@@ -66,6 +69,7 @@ class KernelEmitter {
     this.outFlat = flatIndex(k.vars.map(idxVar), k.shape);
     this.roots = k.outputs.map((o) => o.expr);
     for (const r of this.roots) this.count(r);
+    this.caches = rowCaches(k.vars, this.roots);
   }
 
   private count(e: Expr): void {
@@ -120,7 +124,7 @@ class KernelEmitter {
       ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
       ...k.args.map((_, i) => `const a${i} = args[${i}];`),
     ];
-    const tiled = this.tiledPlan();
+    const tiled = this.caches.length ? undefined : this.tiledPlan();
     const body = tiled ? this.emitTiled(tiled) : this.emitGeneric();
     return [
       '"use strict";',
@@ -163,15 +167,25 @@ class KernelEmitter {
       return (userBlocks.get(e) ?? []).some((b) => b !== mine);
     };
     const done = new Set<Expr>();
+    // Row caches: the reduction loop stores the value, the output loop reads it (and never computes it).
+    const storeTo = new Map<Expr, string>();
+    this.caches.forEach((c, i) => {
+      this.preamble.push(`const rc${i} = new Float64Array(${c.outVar.size});`);
+      storeTo.set(c.stored, `rc${i}[i${c.reduce.vars[0].id}]`);
+      this.temps.set(c.read, `rc${i}[i${c.outVar.id}]`);
+      done.add(c.read);
+    });
     const visit = (e: Expr) => {
       if (done.has(e)) return;
       done.add(e);
       exprArgs(e).forEach(visit);
-      if (!isTemp(e)) return;
+      const cacheSlot = storeTo.get(e);
+      if (!isTemp(e) && !cacheSlot) return;
       const name = `t${e.id}`;
       const block = this.blockOf(e);
       if (e.k === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
       else block.stmts.push(`const ${name} = ${this.inline(e, defaultName)};`);
+      if (cacheSlot) block.stmts.push(`${cacheSlot} = ${name};`);
       this.temps.set(e, name);
     };
     this.roots.forEach(visit);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { type Idx, type LoopVar, sym } from '../../ir';
 
-const { add, mul, div, mod, num, idxVar, loopVar, flatIndex, unflatten, range, renderIdx } = sym;
+const { add, mul, div, mod, num, idxVar, loopVar, flatIndex, unflatten, range, renderIdx, substitute } = sym;
 
 /** The operations the test composes, evaluated independently of ir/symbolic.ts. */
 type Ref =
@@ -173,6 +173,21 @@ describe('symbolic index algebra agrees with brute force', () => {
         for (const env of assignments(sizes)) expect(f(env) + 0).toBe(evalRef(r, env) + 0);
       }),
       { seed: 17, numRuns: 500 },
+    );
+  });
+
+  it('substitute(e, x, y) evaluates like e with y in place of x, and equals e built over y', () => {
+    fc.assert(
+      fc.property(refArb, sizesArb, (r, sizes) => {
+        const vars = varsFor(sizes);
+        // A fresh variable of the same extent as vars[0] (the row-cache case: two loops over one row).
+        const other = loopVar(9050, sizes[0]);
+        const swapped = [other, ...vars.slice(1)];
+        const e = substitute(build(r, vars), vars[0], other);
+        expect(e).toBe(build(r, swapped));
+        for (const env of assignments(sizes)) expect(evalIdx(e, (x) => env[swapped.indexOf(x)]) + 0).toBe(evalRef(r, env) + 0);
+      }),
+      { seed: 19, numRuns: 400 },
     );
   });
 

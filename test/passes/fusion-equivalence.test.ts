@@ -3,7 +3,10 @@
  * reduction, movement and `dot` nodes, forward and backward, compiled with
  * fusion on and off through the real pipeline on the current backend
  * (LAZYGRAD_BACKEND: `js`, or `gpujs` in the gpujs project), must both match
- * an independent float64 reference evaluator (./reference-eval.ts).
+ * an independent float64 reference evaluator (./reference-eval.ts). A
+ * second sequence is rich in softmax-like rows (a costly value combined with
+ * its own broadcast reduction, sometimes read reversed or transposed), the
+ * kernels where loop backends use row caches (ir/row-cache.ts).
  *
  * Tolerance: per element |got - ref| <= TOL * err, where err is the
  * reference's running error scale (reference-eval.ts): |y| plus each input's
@@ -51,6 +54,7 @@ const SEED = 0x5eed_f05e;
 const FORWARD_GRAPHS = GPUJS ? 60 : 1000;
 const BACKWARD_GRAPHS = GPUJS ? 20 : 250;
 const KERNEL_COUNT_GRAPHS = 40;
+const ROW_GRAPHS = GPUJS ? 15 : 300;
 const TOL_GPUJS = 4e-7;
 const TOL = GPUJS ? TOL_GPUJS : DEFAULT_REL;
 /** gpujs keeps int32 as float32: exact only below 2^24, and no wrap-around. */
@@ -91,7 +95,8 @@ class Gen {
   readonly inputs: Float64Array[] = [];
   readonly pool: Entry[] = [];
 
-  constructor(seed: number) {
+  /** @param rowWeight weight of the `rowwise` family (0 keeps the main sequence as it was). */
+  constructor(seed: number, private readonly rowWeight = 0) {
     this.r = prng(seed);
   }
   int(lo: number, hi: number): number {
@@ -248,6 +253,41 @@ class Gen {
     const op = this.pick(['sum', 'max']);
     const n = prod(axes.map((a) => s[a]));
     this.push(emit(op, [x.v], { axes, keepdims: this.chance(0.4) }), op === 'sum' ? x.bound * n : x.bound);
+    return true;
+  }
+
+  /**
+   * A costly value combined with a reduction of itself broadcast back, as in
+   * softmax: mostly over the last axis (the row kernels' row caches).
+   */
+  rowwise(): boolean {
+    const x = this.choose((e) => e.v.shape.length > 0 && e.v.dtype === 'f32');
+    if (!x) return false;
+    const s = x.v.shape;
+    const op = this.pick(['exp', 'tanh', 'sigmoid', 'sin']);
+    let v = x.v;
+    let b = x.bound;
+    if (op === 'exp' && b > 3) {
+      const k = Math.ceil(Math.log2(b / 3));
+      v = emit('mul', [v, constant(2 ** -k, 'f32')]);
+      b *= 2 ** -k;
+    }
+    const t = emit(op, [v]);
+    const tb = op === 'exp' ? Math.exp(b) : 1;
+    const last = s.length - 1;
+    const axes = this.chance(0.7) ? [last] : range(s.length).filter(() => this.chance(0.5));
+    if (!axes.length) axes.push(last);
+    const red = this.pick(['sum', 'max']);
+    const rb = red === 'sum' ? tb * prod(axes.map((a) => s[a])) : tb;
+    const r = emit('expand', [emit(red, [t], { axes, keepdims: true })], { shape: [...s] });
+    // Sometimes the same costly values in another order: a row cache must not serve them.
+    let num = t;
+    const view = this.r();
+    if (view < 0.15) num = emit('slice', [t], { starts: s.map((d, i) => (i === last ? d - 1 : 0)), steps: s.map((_, i) => (i === last ? -1 : 1)), shape: [...s] });
+    else if (view < 0.3 && s.length >= 2 && s[last] === s[last - 1]) num = emit('permute', [t], { perm: [...range(last - 1), last, last - 1] });
+    const comb = this.pick(['div', 'mul', 'sub']);
+    if (comb === 'div') this.push(emit('div', [num, emit('add', [emit('abs', [r]), constant(0.5, 'f32')])]), tb * 2);
+    else this.push(emit(comb, [num, r]), comb === 'mul' ? tb * rb : tb + rb);
     return true;
   }
 
@@ -418,6 +458,7 @@ class Gen {
       [() => this.dot(), 1.5],
       [() => this.bigDot(withInt), 0.15],
       [() => this.integer(), withInt ? 0.7 : 0],
+      [() => this.rowwise(), this.rowWeight],
     ];
     const total = families.reduce((a, f) => a + f[1], 0);
     for (let done = 0; done < steps; ) {
@@ -432,8 +473,8 @@ class Gen {
   }
 }
 
-function randomCase(seed: number, withInt = true): Case {
-  const gen = new Gen(seed);
+function randomCase(seed: number, withInt = true, rowWeight = 0): Case {
+  const gen = new Gen(seed, rowWeight);
   return gen.build(`g${seed}`, gen.int(2, 10), withInt);
 }
 
@@ -554,6 +595,20 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
       failures.push(...check(b, stats));
     }
     if (process.env.FUSION_EQ_LOG) console.log('backward', stats);
+    expect(failures.slice(0, 3).join('\n\n')).toBe('');
+    expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
+  });
+
+  it(`row programs: ${ROW_GRAPHS} graphs rich in softmax-like rows, forward and backward, fused == unfused == reference`, () => {
+    const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
+    const failures: string[] = [];
+    for (let k = 0; k < ROW_GRAPHS; k++) {
+      const c = randomCase(SEED + 400_000 + k, false, 4);
+      failures.push(...check(c, stats));
+      const b = k % 3 === 0 ? backwardCase(c) : undefined;
+      if (b) failures.push(...check(b, stats));
+    }
+    if (process.env.FUSION_EQ_LOG) console.log('rows', stats);
     expect(failures.slice(0, 3).join('\n\n')).toBe('');
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
   });
