@@ -43,6 +43,8 @@ function literal(v: number): string {
 
 type Names = (x: LoopVar) => string;
 const defaultName: Names = (x) => `i${x.id}`;
+/** Copies of the innermost loop body per iteration (loops of at least twice this are unrolled). */
+const UNROLL = 4;
 
 /** Source of a factory `(rnd, sigmoid) => kernel(ins, outs, args)`. */
 export function generateKernelSource(k: Kernel): string {
@@ -62,6 +64,8 @@ class KernelEmitter {
   private readonly roots: readonly Expr[];
   private readonly preamble: string[] = [];
   private readonly caches: readonly RowCache[];
+  /** Row-cache reads: the cache array and the output axis indexing it. */
+  private readonly cacheReads = new Map<Expr, { readonly cache: string; readonly x: LoopVar }>();
 
   constructor(private readonly k: Kernel) {
     this.levels = [{ depth: 0, stmts: [] }, ...k.vars.map((_, i) => ({ depth: i + 1, stmts: [] }))];
@@ -172,9 +176,12 @@ class KernelEmitter {
     this.caches.forEach((c, i) => {
       this.preamble.push(`const rc${i} = new Float64Array(${c.outVar.size});`);
       storeTo.set(c.stored, `rc${i}[i${c.reduce.vars[0].id}]`);
-      this.temps.set(c.read, `rc${i}[i${c.outVar.id}]`);
+      this.cacheReads.set(c.read, { cache: `rc${i}`, x: c.outVar });
       done.add(c.read);
     });
+    // Temporaries of the innermost loop body, in order (the unrolled copies rename them).
+    const innerTemps: Expr[] = [];
+    let innerLoops = false;
     const visit = (e: Expr) => {
       if (done.has(e)) return;
       done.add(e);
@@ -183,6 +190,10 @@ class KernelEmitter {
       if (!isTemp(e) && !cacheSlot) return;
       const name = `t${e.id}`;
       const block = this.blockOf(e);
+      if (block === innermost) {
+        if (e.k === 'reduce') innerLoops = true;
+        else innerTemps.push(e);
+      }
       if (e.k === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
       else block.stmts.push(`const ${name} = ${this.inline(e, defaultName)};`);
       if (cacheSlot) block.stmts.push(`${cacheSlot} = ${name};`);
@@ -194,14 +205,46 @@ class KernelEmitter {
     const stores = k.outputs.map((o, i) => `out${i}[o] = ${this.ref(o.expr, defaultName)};`);
     if (k.vars.length === 0) return [...lines, 'const o = 0;', ...stores];
     lines.push('let o = 0;');
+    const last = k.vars[k.vars.length - 1];
+    const unroll = !innerLoops && last.size >= 2 * UNROLL;
     let indent = '';
     k.vars.forEach((x, i) => {
+      if (unroll && x === last) return;
       lines.push(`${indent}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
       indent += '  ';
       lines.push(...this.levels[i + 1].stmts.map((s) => indent + s));
     });
-    lines.push(...stores.map((s) => indent + s), `${indent}o++;`);
-    for (let i = k.vars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    if (unroll) lines.push(...this.unrolledLoop(last, innerTemps).map((s) => indent + s));
+    else lines.push(...stores.map((s) => indent + s), `${indent}o++;`);
+    for (let i = k.vars.length - (unroll ? 2 : 1); i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
+    return lines;
+  }
+
+  /**
+   * The innermost output loop, its body repeated UNROLL times per iteration
+   * (element i + u of copy u), then the remaining elements one at a time.
+   * V8 does not unroll or vectorise: this halves the loop overhead that
+   * dominates cheap elementwise kernels.
+   */
+  private unrolledLoop(x: LoopVar, temps: readonly Expr[]): string[] {
+    const i = `i${x.id}`;
+    const copy = (u: number): string[] => {
+      const names: Names = (v) => (v === x && u ? `(${i} + ${u})` : `i${v.id}`);
+      const flat = u ? `o + ${u}` : 'o';
+      const subst = new Map<Expr, string>();
+      const out: string[] = [];
+      for (const e of temps) {
+        const name = `t${e.id}_${u}`;
+        out.push(`const ${name} = ${this.inline(e, names, subst, flat)};`);
+        subst.set(e, name);
+      }
+      this.k.outputs.forEach((o, j) => out.push(`out${j}[${flat}] = ${this.ref(o.expr, names, subst, flat)};`));
+      return out;
+    };
+    const body: string[] = [];
+    for (let u = 0; u < UNROLL; u++) body.push(...copy(u));
+    const lines = [`let ${i} = 0;`, `for (; ${i} < ${x.size - UNROLL + 1}; ${i} += ${UNROLL}) {`, ...body.map((s) => '  ' + s), `  o += ${UNROLL};`, '}'];
+    if (x.size % UNROLL) lines.push(`for (; ${i} < ${x.size}; ${i}++) {`, ...copy(0).map((s) => '  ' + s), '  o++;', '}');
     return lines;
   }
 
@@ -222,19 +265,26 @@ class KernelEmitter {
     return lines;
   }
 
-  private ref(e: Expr, names: Names, subst?: Map<Expr, string>): string {
+  /**
+   * How `e` is written: a substituted name, a temporary, a row-cache read or
+   * inline code. `flat` is how the output's flat index is written (`o` in the
+   * plain loop nest).
+   */
+  private ref(e: Expr, names: Names, subst?: Map<Expr, string>, flat?: string): string {
     const s = subst?.get(e);
     if (s !== undefined) return s;
-    return this.temps.get(e) ?? this.inline(e, names, subst);
+    const cached = this.cacheReads.get(e);
+    if (cached) return `${cached.cache}[${names(cached.x)}]`;
+    return this.temps.get(e) ?? this.inline(e, names, subst, flat);
   }
 
-  private inline(e: Expr, names: Names, subst?: Map<Expr, string>): string {
-    const r = (x: Expr) => this.ref(x, names, subst);
+  private inline(e: Expr, names: Names, subst?: Map<Expr, string>, flat = names === defaultName ? 'o' : undefined): string {
+    const r = (x: Expr) => this.ref(x, names, subst, flat);
     switch (e.k) {
       case 'lit': return literal(e.v);
       case 'arg': return `a${e.slot}`;
       case 'index': return renderIdx(e.at, names);
-      case 'load': return `in${e.input}[${names === defaultName && e.at === this.outFlat && this.outFlat.k !== 'num' ? 'o' : renderIdx(e.at, names)}]`;
+      case 'load': return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.k !== 'num' ? flat : renderIdx(e.at, names)}]`;
       case 'reduce': throw new Error('codegen: a reduction must be a temporary');
       case 'op': {
         const a = e.args.map(r);

@@ -6,7 +6,8 @@
  * an independent float64 reference evaluator (./reference-eval.ts). A
  * second sequence is rich in softmax-like rows (a costly value combined with
  * its own broadcast reduction, sometimes read reversed or transposed), the
- * kernels where loop backends use row caches (ir/row-cache.ts).
+ * kernels where loop backends use row caches (ir/row-cache.ts); a third has
+ * inner axes of 8 to 13 elements (unrolled loops with remainders on js).
  *
  * Tolerance: per element |got - ref| <= TOL * err, where err is the
  * reference's running error scale (reference-eval.ts): |y| plus each input's
@@ -55,6 +56,7 @@ const FORWARD_GRAPHS = GPUJS ? 60 : 1000;
 const BACKWARD_GRAPHS = GPUJS ? 20 : 250;
 const KERNEL_COUNT_GRAPHS = 40;
 const ROW_GRAPHS = GPUJS ? 15 : 300;
+const WIDE_GRAPHS = GPUJS ? 15 : 300;
 const TOL_GPUJS = 4e-7;
 const TOL = GPUJS ? TOL_GPUJS : DEFAULT_REL;
 /** gpujs keeps int32 as float32: exact only below 2^24, and no wrap-around. */
@@ -95,8 +97,11 @@ class Gen {
   readonly inputs: Float64Array[] = [];
   readonly pool: Entry[] = [];
 
-  /** @param rowWeight weight of the `rowwise` family (0 keeps the main sequence as it was). */
-  constructor(seed: number, private readonly rowWeight = 0) {
+  /**
+   * @param rowWeight weight of the `rowwise` family (0 keeps the main sequence as it was).
+   * @param wide new shapes end in an axis of 8 to 13 (loop backends unroll such loops, with remainders).
+   */
+  constructor(seed: number, private readonly rowWeight = 0, private readonly wide = false) {
     this.r = prng(seed);
   }
   int(lo: number, hi: number): number {
@@ -118,6 +123,7 @@ class Gen {
   }
 
   shape(maxRank = 3, maxSize = 48): number[] {
+    if (this.wide) return [...range(this.int(0, 2)).map(() => this.int(1, 3)), this.int(8, 13)];
     for (;;) {
       const s = range(this.int(0, maxRank)).map(() => this.int(1, 4));
       if (prod(s) <= maxSize) return s;
@@ -473,8 +479,8 @@ class Gen {
   }
 }
 
-function randomCase(seed: number, withInt = true, rowWeight = 0): Case {
-  const gen = new Gen(seed, rowWeight);
+function randomCase(seed: number, withInt = true, rowWeight = 0, wide = false): Case {
+  const gen = new Gen(seed, rowWeight, wide);
   return gen.build(`g${seed}`, gen.int(2, 10), withInt);
 }
 
@@ -609,6 +615,20 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
       if (b) failures.push(...check(b, stats));
     }
     if (process.env.FUSION_EQ_LOG) console.log('rows', stats);
+    expect(failures.slice(0, 3).join('\n\n')).toBe('');
+    expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
+  });
+
+  it(`wide rows: ${WIDE_GRAPHS} graphs whose inner axes have 8 to 13 elements, forward and backward, fused == unfused == reference`, () => {
+    const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
+    const failures: string[] = [];
+    for (let k = 0; k < WIDE_GRAPHS; k++) {
+      const c = randomCase(SEED + 500_000 + k, false, 1, true);
+      failures.push(...check(c, stats));
+      const b = k % 3 === 0 ? backwardCase(c) : undefined;
+      if (b) failures.push(...check(b, stats));
+    }
+    if (process.env.FUSION_EQ_LOG) console.log('wide', stats);
     expect(failures.slice(0, 3).join('\n\n')).toBe('');
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
   });
