@@ -54,12 +54,23 @@ export interface Backend {
   run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts?: RunOptions): DeviceBuffer[];
 }
 
-/** Typed array constructor for a dtype; `float64` stores f32 in doubles (gradient checks). */
-export function arrayFor(dtype: DType, size: number, float64 = false): TypedArray {
+/** Smallest array (elements) worth allocating without zeroing. */
+const UNZEROED_MIN = 1 << 14;
+
+/**
+ * Typed array for a dtype; `float64` stores f32 in doubles (gradient checks).
+ * `uninitialised`: the caller writes every element before anything reads it
+ * (a kernel output), so on Node large arrays skip the zero-fill (a fresh
+ * 4 MB output cost about a quarter of a memory-bound 1M-element kernel).
+ */
+export function arrayFor(dtype: DType, size: number, float64 = false, uninitialised = false): TypedArray {
   if (!Number.isSafeInteger(size) || size < 0 || size > 2 ** 31 - 1) {
     throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
   }
-  if (dtype === 'f32') return float64 ? new Float64Array(size) : new Float32Array(size);
-  if (dtype === 'i32') return new Int32Array(size);
-  return new Uint8Array(size);
+  const Ctor = dtype === 'f32' ? (float64 ? Float64Array : Float32Array) : dtype === 'i32' ? Int32Array : Uint8Array;
+  if (uninitialised && size >= UNZEROED_MIN && typeof Buffer !== 'undefined') {
+    // An unpooled Buffer owns its whole ArrayBuffer, at offset 0.
+    return new Ctor(Buffer.allocUnsafeSlow(size * Ctor.BYTES_PER_ELEMENT).buffer, 0, size);
+  }
+  return new Ctor(size);
 }

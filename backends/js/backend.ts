@@ -83,7 +83,8 @@ export class JsBackend implements Backend {
       if (b.role === 'input') arrays[b.id] = (params[b.source!] as JsBuffer).data;
       else if (b.role === 'capture') arrays[b.id] = (captures[b.source!] as JsBuffer).data;
       else if (b.role === 'output') {
-        arrays[b.id] = b.aliasOf !== undefined && opts.donated?.has(plan.buffers[b.aliasOf].source!) ? arrays[b.aliasOf] : arrayFor(b.dtype, b.size, this.float64);
+        // Kernels write every element of their outputs: no need to zero them first.
+        arrays[b.id] = b.aliasOf !== undefined && opts.donated?.has(plan.buffers[b.aliasOf].source!) ? arrays[b.aliasOf] : arrayFor(b.dtype, b.size, this.float64, true);
       }
       else {
         let arr = slots.get(b.slot!);

@@ -40,7 +40,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type DType, type Graph, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
+import { type DType, type Graph, type KernelPlan, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
 import { compileGraph, runProgram } from '../../src/compile';
 import { backendByName, getBackend } from '../../src/settings';
 import { DEFAULT_REL, evaluate, int32Peak } from './reference-eval';
@@ -486,8 +486,24 @@ function randomCase(seed: number, withInt = true, rowWeight = 0, wide = false): 
 
 // ---------------------------------------------------------------- running and comparing
 
+/**
+ * Every output and temporary is written in full by one kernel before it is
+ * read: the js backend relies on it to skip zero-filling outputs.
+ */
+function checkWrites(plan: KernelPlan): void {
+  plan.buffers.forEach((b) => {
+    if (b.role === 'input' || b.role === 'capture') return;
+    const writers = plan.kernels.filter((k) => k.outputs.some((o) => o.buffer === b.id));
+    expect(writers.length, `buffer b${b.id}`).toBe(1);
+    expect(writers[0].shape.reduce((a, d) => a * d, 1), `buffer b${b.id}`).toBe(b.size);
+    const first = plan.kernels.indexOf(writers[0]);
+    for (const k of plan.kernels.slice(0, first)) expect(k.inputs, `buffer b${b.id} read before it is written`).not.toContain(b.id);
+  });
+}
+
 function runCompiled(g: Graph, inputs: readonly Float64Array[], fusion: boolean): ArrayLike<number>[] {
   const prog = compileGraph(g, { backend, fusion });
+  checkWrites(prog.plan);
   const bufs = g.params.map((p, i) => backend.upload(p.types[0].dtype, inputs[i]));
   const outs = runProgram(prog, g, bufs, () => {
     throw new Error('no captured buffers in these graphs');
