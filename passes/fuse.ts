@@ -17,6 +17,9 @@
  *       not depend on, even after hoisting (it would be recomputed per
  *       iteration: a matmul feeding a matmul, a column sum broadcast over
  *       rows); a row reduction broadcast along its own row is fine;
+ *     - a reduction of 16 or more terms that would run more often than it has
+ *       elements (read through a many-to-one view, as a max-pool gradient
+ *       reads each pooled value at every position of its window);
  *     - a reduction, or a transcendental (exp, tanh, ...), evaluated at several
  *       indices in one kernel (it would run once per use), or a transcendental
  *       or random value inside loops it does not depend on; on a backend with
@@ -51,6 +54,10 @@ const NEVER_KERNELS = new Set(['param', 'buffer', 'const']);
 const CHEAP = new Set(['const', 'iota']);
 const EXPENSIVE = new Set([...TRANSCENDENTAL_OPS, 'random']);
 const MAX_INLINE_DEPTH = 40;
+/** Reductions at least this long are stored rather than run more often than they have elements. */
+const MIN_STORED_REDUCTION = 16;
+
+const reduceLength = (e: Expr & { k: 'reduce' }) => e.vars.reduce((p, x) => p * x.size, 1);
 
 export interface FusionResult {
   readonly graph: Graph;
@@ -149,6 +156,7 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
     return vars.slice(0, deepest + 1);
   };
+  const runs = (e: Expr, enclosing: readonly Expr[]) => enclosingLoops(e, enclosing).reduce((p, x) => p * x.size, 1);
   const recomputed = (e: Expr, enclosing: readonly Expr[]) => {
     const fv = freeVars(e, memo);
     return enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x));
@@ -162,6 +170,9 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
       if (!reduces.includes(e)) reduces.push(e);
       // Recomputed once per iteration of a loop it does not depend on: materialise it instead.
       if (n && n !== root && limits.multiReduceKernels && recomputed(e, enclosing)) out.add(n);
+      // Read through a many-to-one view (the gradient of a 2x2 max-pool reads each pooled value at
+      // four positions), a reduction runs more often than it has elements: store it once instead.
+      if (n && n !== root && reduceLength(e) >= MIN_STORED_REDUCTION && runs(e, enclosing) > sizeOf(n.types[0].shape)) out.add(n);
       // A sizeable matmul read inside another reduction would lose its tiled loop: store it.
       if (n && n !== root && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= 256) out.add(n);
     } else if (e.k === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {

@@ -42,6 +42,15 @@ function literal(v: number): string {
 }
 
 type Names = (x: LoopVar) => string;
+
+/** A dot-like kernel's reduction `r` = sum of a * b, with a varying along output axis vM and b along vN. */
+interface TilePlan {
+  readonly r: Expr & { readonly k: 'reduce' };
+  readonly a: Expr;
+  readonly b: Expr;
+  readonly vM: LoopVar;
+  readonly vN: LoopVar;
+}
 const defaultName: Names = (x) => `i${x.id}`;
 /** Copies of the innermost loop body per iteration (loops of at least twice this are unrolled). */
 const UNROLL = 4;
@@ -324,50 +333,50 @@ class KernelEmitter {
 
   // ---- register-tiled dot ----
 
-  private tiledPlan(): { r: Expr & { k: 'reduce' }; a: Expr; b: Expr } | undefined {
+  /**
+   * The tile of a dot-like kernel: its one reduction, a sum of a * b, and two
+   * output axes, vM read only by a and vN only by b (the last such axes, so
+   * a plain matmul tiles its last two; a convolution its spatial and channel
+   * axes, whatever order the output has).
+   */
+  private tiledPlan(): TilePlan | undefined {
     const k = this.k;
-    const n = k.vars.length;
-    if (n < 2 || k.outputs.length !== 1) return undefined;
-    const vM = k.vars[n - 2];
-    const vN = k.vars[n - 1];
-    if (vM.size < 4 || vN.size < 4) return undefined;
-    // Small products are not worth packing.
-    if (vM.size * vN.size < 64) return undefined;
-    let found: (Expr & { k: 'reduce' }) | undefined;
-    let other = false;
+    if (k.vars.length < 2 || k.outputs.length !== 1) return undefined;
+    const reduces: Expr[] = [];
     const seen = new Set<Expr>();
     const walk = (e: Expr) => {
       if (seen.has(e)) return;
       seen.add(e);
-      if (e.k === 'reduce') {
-        const fv = this.fv(e);
-        if (found || e.op !== 'sum' || !fv.has(vM) || !fv.has(vN)) other = true;
-        else found = e;
-        return;
-      }
-      exprArgs(e).forEach(walk);
+      if (e.k === 'reduce') reduces.push(e);
+      else exprArgs(e).forEach(walk);
     };
     walk(k.outputs[0].expr);
+    const r = reduces[0];
     // int32 dots need wrapping products (Math.imul): the generic loop does that.
-    if (!found || other || found.dtype === 'i32') return undefined;
-    const body = found.body;
+    if (reduces.length !== 1 || r.k !== 'reduce' || r.op !== 'sum' || r.dtype === 'i32') return undefined;
+    const body = r.body;
     if (body.k !== 'op' || body.op !== 'mul') return undefined;
-    let [a, b] = body.args;
-    if (this.fv(a).has(vN)) [a, b] = [b, a];
-    const fa = this.fv(a);
-    const fb = this.fv(b);
-    if (fa.has(vN) || fb.has(vM) || !fa.has(vM) || !fb.has(vN)) return undefined;
+    const [x, y] = body.args;
+    const fx = this.fv(x);
+    const fy = this.fv(y);
+    const only = (f: Set<LoopVar>, g: Set<LoopVar>) => k.vars.filter((v) => f.has(v) && !g.has(v) && v.size >= 4);
+    const ox = only(fx, fy);
+    const oy = only(fy, fx);
+    if (!ox.length || !oy.length) return undefined;
+    // b owns the innermost candidate axis (vN), a the innermost of its own (vM).
+    const yLast = k.vars.indexOf(oy[oy.length - 1]) > k.vars.indexOf(ox[ox.length - 1]);
+    const [a, b, vM, vN] = yLast ? [x, y, ox[ox.length - 1], oy[oy.length - 1]] : [y, x, oy[oy.length - 1], ox[ox.length - 1]];
+    // Small products are not worth packing.
+    if (vM.size * vN.size < 64) return undefined;
     // Nothing else inside the tile may hold a reduction.
-    const hasReduce = (e: Expr): boolean => e !== found && (e.k === 'reduce' || exprArgs(e).some(hasReduce));
+    const hasReduce = (e: Expr): boolean => e.k === 'reduce' || exprArgs(e).some(hasReduce);
     if (hasReduce(a) || hasReduce(b)) return undefined;
-    return { r: found, a, b };
+    return { r, a, b, vM, vN };
   }
 
-  private emitTiled(t: { r: Expr & { k: 'reduce' }; a: Expr; b: Expr }): string[] {
+  private emitTiled(t: TilePlan): string[] {
     const k = this.k;
-    const n = k.vars.length;
-    const vM = k.vars[n - 2];
-    const vN = k.vars[n - 1];
+    const { vM, vN } = t;
     const M = vM.size;
     const N = vN.size;
     const rvars = t.r.vars;
@@ -375,7 +384,7 @@ class KernelEmitter {
     const NP = Math.ceil(N / 4) * 4;
     // Packed operands: B as panels of 4 columns (k-major), A as 4 rows (k-major).
     this.preamble.push(`const PB = new Float64Array(${R * NP});`, `const PA = new Float64Array(${R * 4});`, 'const T = new Float64Array(16);');
-    const outer = k.vars.slice(0, n - 2);
+    const outer = k.vars.filter((x) => x !== vM && x !== vN);
     const outerSet = new Set(outer);
     // Values that depend only on outer axes are computed once per outer iteration.
     const hoist = new Map<Expr, string>();
