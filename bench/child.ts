@@ -60,6 +60,8 @@ async function memory(steps: number) {
     }
   };
   const mem = () => {
+    // Twice: V8 frees array buffers by sweeping after a GC, and the next GC finishes that sweep.
+    gc?.();
     gc?.();
     const m = process.memoryUsage();
     return { rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, arrayBuffersMB: m.arrayBuffers / 2 ** 20 };
