@@ -27,9 +27,11 @@ const only = onlyArg ? new Set(onlyArg.replace('--only=', '').toUpperCase().spli
 const wants = (id: string) => !only || only.has(id);
 const gpujs = argv.includes('--gpujs');
 
+// Five interleaved rounds: a burst of load from other users of this machine then hits a fifth
+// of a case's samples, which the median absorbs (three rounds let one burst move a ratio 40 %).
 const base: MeasureOptions = quick
   ? { samples: 5, rounds: 1, warmup: 1, maxTime: 0.1 }
-  : { samples: 12, rounds: 3, warmup: 2, maxTime: 0.2 };
+  : { samples: 15, rounds: 5, warmup: 2, maxTime: 0.2 };
 /**
  * W1 1024 takes seconds per call in JS: fewer samples, and no separate
  * warm-up (benchmark.js makes an untimed call before every sample anyway).
