@@ -228,11 +228,10 @@ function kernelsDot(p: Program): string {
   return lines.join('\n');
 }
 
-/** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
 /**
  * The donated parameters whose buffers may really be overwritten: not those
  * whose memory the user holds from `dataSync` (the output then gets a fresh
- * buffer, as JAX copies a donated buffer that is still referenced).
+ * buffer: donation saves memory, it never changes what the user can see).
  */
 function donatable(donated: ReadonlySet<number>, leaves: readonly unknown[]): ReadonlySet<number> {
   if (!donated.size) return donated;
@@ -240,6 +239,7 @@ function donatable(donated: ReadonlySet<number>, leaves: readonly unknown[]): Re
   return [...donated].some(exposed) ? new Set([...donated].filter((i) => !exposed(i))) : donated;
 }
 
+/** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
 export function makeIR(f: Fn, opts: JitOptions = {}): (...args: unknown[]) => string {
   return (...args: unknown[]) => jit(f, opts).lower(...args).ir('traced');
 }

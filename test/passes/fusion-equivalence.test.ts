@@ -621,33 +621,26 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
   });
 
-  it(`row programs: ${ROW_GRAPHS} graphs rich in softmax-like rows, forward and backward, fused == unfused == reference`, () => {
+  /** A sequence of forward graphs from `make`, every third also backward, all checked. */
+  const sequence = (label: string, count: number, make: (k: number) => Case) => {
     const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
     const failures: string[] = [];
-    for (let k = 0; k < ROW_GRAPHS; k++) {
-      const c = randomCase(SEED + 400_000 + k, false, 4);
+    for (let k = 0; k < count; k++) {
+      const c = make(k);
       failures.push(...check(c, stats));
       const b = k % 3 === 0 ? backwardCase(c) : undefined;
       if (b) failures.push(...check(b, stats));
     }
-    if (process.env.FUSION_EQ_LOG) console.log('rows', stats);
+    if (process.env.FUSION_EQ_LOG) console.log(label, stats);
     expect(failures.slice(0, 3).join('\n\n')).toBe('');
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
-  });
+  };
 
-  it(`wide rows: ${WIDE_GRAPHS} graphs whose inner axes have 8 to 13 elements, forward and backward, fused == unfused == reference`, () => {
-    const stats: Stats = { elements: 0, skipped: 0, worst: 0 };
-    const failures: string[] = [];
-    for (let k = 0; k < WIDE_GRAPHS; k++) {
-      const c = randomCase(SEED + 500_000 + k, false, 1, true);
-      failures.push(...check(c, stats));
-      const b = k % 3 === 0 ? backwardCase(c) : undefined;
-      if (b) failures.push(...check(b, stats));
-    }
-    if (process.env.FUSION_EQ_LOG) console.log('wide', stats);
-    expect(failures.slice(0, 3).join('\n\n')).toBe('');
-    expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
-  });
+  it(`row programs: ${ROW_GRAPHS} graphs rich in softmax-like rows, forward and backward, fused == unfused == reference`, () =>
+    sequence('rows', ROW_GRAPHS, (k) => randomCase(SEED + 400_000 + k, false, 4)));
+
+  it(`wide rows: ${WIDE_GRAPHS} graphs whose inner axes have 8 to 13 elements, forward and backward, fused == unfused == reference`, () =>
+    sequence('wide', WIDE_GRAPHS, (k) => randomCase(SEED + 500_000 + k, false, 1, true)));
 
   // Checks only the reference, so it runs once (in the js project).
   it.skipIf(GPUJS)('the reference reverse mode agrees with float64 central differences of the reference', () => {
