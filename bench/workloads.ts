@@ -156,6 +156,20 @@ export function handScratch(batch: number, inD: number, hid: number, out: number
     dw1: f(inD * hid), db1: f(hid), dw2: f(hid * out), db2: f(out) };
 }
 
+/** Gradients of a linear layer y = a·w + b from dy, in i-k-j loops: dw = aᵀ·dy, db = Σ dy (rows). */
+function linearGrads(a: F32, dy: F32, dw: F32, db: F32, batch: number, inD: number, outD: number): void {
+  dw.fill(0);
+  db.fill(0);
+  for (let i = 0; i < batch; i++) {
+    const ai = i * inD, yi = i * outD;
+    for (let k = 0; k < inD; k++) {
+      const av = a[ai + k], wk = k * outD;
+      for (let j = 0; j < outD; j++) dw[wk + j] += av * dy[yi + j];
+    }
+    for (let j = 0; j < outD; j++) db[j] += dy[yi + j];
+  }
+}
+
 /**
  * One SGD step of MLP inD-hid-out (relu, softmax cross-entropy, mean over the
  * batch) in naive i-k-j loops: forward, backward, update in place. Returns the loss.
@@ -194,18 +208,8 @@ export function handStep(p: HandMlp, s: HandScratch, x: F32, y: Int32Array, batc
     for (let j = 0; j < out; j++) dl[li + j] = (Math.exp(logits[li + j] - m) / sum - (j === y[i] ? 1 : 0)) / batch;
   }
   loss /= batch;
-  // dw2 = hᵀ·dl, db2 = Σ dl
-  dw2.fill(0);
-  db2.fill(0);
-  for (let i = 0; i < batch; i++) {
-    const li = i * out, hi = i * hid;
-    for (let k = 0; k < hid; k++) {
-      const hv = h[hi + k], wk = k * out;
-      for (let j = 0; j < out; j++) dw2[wk + j] += hv * dl[li + j];
-    }
-    for (let j = 0; j < out; j++) db2[j] += dl[li + j];
-  }
-  // dh = (dl·w2ᵀ) masked by relu, dw1 = xᵀ·dh, db1 = Σ dh
+  linearGrads(h, dl, dw2, db2, batch, hid, out);
+  // dh = (dl·w2ᵀ) masked by relu; then dw1, db1
   for (let i = 0; i < batch; i++) {
     const li = i * out, hi = i * hid;
     for (let j = 0; j < hid; j++) {
@@ -215,16 +219,7 @@ export function handStep(p: HandMlp, s: HandScratch, x: F32, y: Int32Array, batc
       dh[hi + j] = h[hi + j] > 0 ? acc : 0;
     }
   }
-  dw1.fill(0);
-  db1.fill(0);
-  for (let i = 0; i < batch; i++) {
-    const hi = i * hid, xi = i * inD;
-    for (let k = 0; k < inD; k++) {
-      const xv = x[xi + k], wk = k * hid;
-      for (let j = 0; j < hid; j++) dw1[wk + j] += xv * dh[hi + j];
-    }
-    for (let j = 0; j < hid; j++) db1[j] += dh[hi + j];
-  }
+  linearGrads(x, dh, dw1, db1, batch, inD, hid);
   // SGD update
   for (let i = 0; i < dw1.length; i++) w1[i] -= lr * dw1[i];
   for (let i = 0; i < db1.length; i++) b1[i] -= lr * db1[i];

@@ -4,41 +4,21 @@
  * for the print/parse round-trip property.
  */
 import { type DType, type Graph, type Node, type Value, bufferLeaf, constant, emit, graphFrom, makeNode, param, sizeOf } from '../../ir';
-
-/** mulberry32: a small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Draws, mulberry32 } from '../src/reference';
 
 /** Float constants that stress the number printer. */
 export const NASTY_FLOATS = [0, 1, -1, 0.5, -2.75, 1e-7, -3.5e-12, 1e21, 123456.789, Math.PI, -0, Infinity, -Infinity, NaN, 0.1 + 0.2];
 const INT_VALUES = [0, 1, -1, 7, -123, 2147483647, -2147483648];
 
-class Gen {
-  readonly r: () => number;
+class Gen extends Draws {
   readonly params: Node[] = [];
   readonly pool: Value[] = [];
   /** Shared buffer payloads, so one captured tensor can appear twice. */
   readonly buffers: object[];
 
   constructor(seed: number, buffers?: object[]) {
-    this.r = rng(seed);
+    super(mulberry32(seed));
     this.buffers = buffers ?? [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.r() * (hi - lo + 1));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.r() * xs.length)];
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
   }
   shape(maxRank = 3): number[] {
     return Array.from({ length: this.int(0, maxRank) }, () => this.int(1, 4));
@@ -165,13 +145,10 @@ class Gen {
         const a = this.ranked((v) => v.dtype !== 'bool');
         // Each lhs axis becomes batch, contracted or free; rhs gets matching axes plus free ones, shuffled.
         const roles = a.shape.map(() => this.pick(['batch', 'contract', 'free'] as const));
-        const rhs: { size: number; tag: string }[] = [];
-        a.shape.forEach((d, i) => roles[i] !== 'free' && rhs.push({ size: d, tag: `${roles[i]}${i}` }));
-        for (let i = this.int(0, 2); i > 0; i--) rhs.push({ size: this.int(1, 4), tag: 'free' });
-        for (let i = rhs.length - 1; i > 0; i--) {
-          const j = this.int(0, i);
-          [rhs[i], rhs[j]] = [rhs[j], rhs[i]];
-        }
+        const axes: { size: number; tag: string }[] = [];
+        a.shape.forEach((d, i) => roles[i] !== 'free' && axes.push({ size: d, tag: `${roles[i]}${i}` }));
+        for (let i = this.int(0, 2); i > 0; i--) axes.push({ size: this.int(1, 4), tag: 'free' });
+        const rhs = this.shuffle(axes);
         const b = this.newParam(a.dtype, rhs.map((x) => x.size));
         const pair = (role: string) => {
           const l = roles.flatMap((r, i) => (r === role ? [i] : []));

@@ -43,6 +43,7 @@ import { describe, expect, it } from 'vitest';
 import { type DType, type Graph, type KernelPlan, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
 import { compileGraph, runProgram } from '../../src/compile';
 import { backendByName, getBackend } from '../../src/settings';
+import { Draws, splitmix32 } from '../src/reference';
 import { DEFAULT_REL, evaluate, int32Peak } from './reference-eval';
 
 const BACKEND = getBackend();
@@ -65,18 +66,6 @@ const MAX_SIZE = 64;
 
 // ---------------------------------------------------------------- seeded generator
 
-/** splitmix32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) | 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
-
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -91,8 +80,7 @@ interface Case {
   readonly inputs: Float64Array[];
 }
 
-class Gen {
-  readonly r: () => number;
+class Gen extends Draws {
   readonly params: Node[] = [];
   readonly inputs: Float64Array[] = [];
   readonly pool: Entry[] = [];
@@ -102,24 +90,7 @@ class Gen {
    * @param wide new shapes end in an axis of 8 to 13 (loop backends unroll such loops, with remainders).
    */
   constructor(seed: number, private readonly rowWeight = 0, private readonly wide = false) {
-    this.r = prng(seed);
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.r() * (hi - lo + 1));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.r() * xs.length)];
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  shuffle<T>(xs: readonly T[]): T[] {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
+    super(splitmix32(seed));
   }
 
   shape(maxRank = 3, maxSize = 48): number[] {

@@ -507,7 +507,41 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** splitmix32: another tiny seeded PRNG (the fusion property test's sequence). */
+export function splitmix32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
 export type Rng = () => number;
+
+/** Seeded choices for random-program generators (`int` includes both bounds). */
+export class Draws {
+  constructor(readonly r: Rng) {}
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.r() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.r() * xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
+  shuffle<T>(xs: readonly T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}
 
 /** Uniform float32-representable values in [lo, hi). */
 export function randND(rng: Rng, shape: readonly number[], lo = -1, hi = 1): ND {
