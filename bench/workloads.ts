@@ -156,6 +156,18 @@ export function handScratch(batch: number, inD: number, hid: number, out: number
     dw1: f(inD * hid), db1: f(hid), dw2: f(hid * out), db2: f(out) };
 }
 
+/** y = a·w + b for a batch of rows, in i-k-j loops. */
+function linear(a: F32, w: F32, b: F32, y: F32, batch: number, inD: number, outD: number): void {
+  for (let i = 0; i < batch; i++) {
+    const ai = i * inD, yi = i * outD;
+    for (let j = 0; j < outD; j++) y[yi + j] = b[j];
+    for (let k = 0; k < inD; k++) {
+      const av = a[ai + k], wk = k * outD;
+      for (let j = 0; j < outD; j++) y[yi + j] += av * w[wk + j];
+    }
+  }
+}
+
 /** Gradients of a linear layer y = a·w + b from dy, in i-k-j loops: dw = aᵀ·dy, db = Σ dy (rows). */
 function linearGrads(a: F32, dy: F32, dw: F32, db: F32, batch: number, inD: number, outD: number): void {
   dw.fill(0);
@@ -177,25 +189,10 @@ function linearGrads(a: F32, dy: F32, dw: F32, db: F32, batch: number, inD: numb
 export function handStep(p: HandMlp, s: HandScratch, x: F32, y: Int32Array, batch: number, inD: number, hid: number, out: number, lr: number): number {
   const { h, logits, dl, dh, dw1, db1, dw2, db2 } = s;
   const { w1, b1, w2, b2 } = p; // locals: keeps property loads out of the inner loops
-  // h = relu(x·w1 + b1)
-  for (let i = 0; i < batch; i++) {
-    const hi = i * hid, xi = i * inD;
-    for (let j = 0; j < hid; j++) h[hi + j] = b1[j];
-    for (let k = 0; k < inD; k++) {
-      const xv = x[xi + k], wk = k * hid;
-      for (let j = 0; j < hid; j++) h[hi + j] += xv * w1[wk + j];
-    }
-    for (let j = 0; j < hid; j++) if (h[hi + j] < 0) h[hi + j] = 0;
-  }
-  // logits = h·w2 + b2
-  for (let i = 0; i < batch; i++) {
-    const li = i * out, hi = i * hid;
-    for (let j = 0; j < out; j++) logits[li + j] = b2[j];
-    for (let k = 0; k < hid; k++) {
-      const hv = h[hi + k], wk = k * out;
-      for (let j = 0; j < out; j++) logits[li + j] += hv * w2[wk + j];
-    }
-  }
+  // h = relu(x·w1 + b1), logits = h·w2 + b2
+  linear(x, w1, b1, h, batch, inD, hid);
+  for (let i = 0; i < h.length; i++) if (h[i] < 0) h[i] = 0;
+  linear(h, w2, b2, logits, batch, hid, out);
   // softmax cross-entropy; dl = (softmax - onehot) / batch
   let loss = 0;
   for (let i = 0; i < batch; i++) {
