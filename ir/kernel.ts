@@ -21,17 +21,17 @@ export type ExprOp =
 
 export type Expr =
   /** Element `at` of kernel input slot `input`. */
-  | { readonly k: 'load'; readonly input: number; readonly at: Idx; readonly dtype: DType; readonly id: number }
+  | { readonly kind: 'load'; readonly input: number; readonly at: Idx; readonly dtype: DType; readonly id: number }
   /** Scalar kernel argument `slot` (graph constants travel this way). */
-  | { readonly k: 'arg'; readonly slot: number; readonly dtype: DType; readonly id: number }
+  | { readonly kind: 'arg'; readonly slot: number; readonly dtype: DType; readonly id: number }
   /** A structural literal (reduction identities, pad values, 0/1). */
-  | { readonly k: 'lit'; readonly v: number; readonly dtype: DType; readonly id: number }
+  | { readonly kind: 'lit'; readonly value: number; readonly dtype: DType; readonly id: number }
   /** An index expression as an i32 value (iota, random counters, bounds checks). */
-  | { readonly k: 'index'; readonly at: Idx; readonly dtype: DType; readonly id: number }
+  | { readonly kind: 'index'; readonly at: Idx; readonly dtype: DType; readonly id: number }
   /** Elementwise op; `cast` converts args[0] to `dtype`; `random` hashes (seed, counter) to f32 in [0,1). */
-  | { readonly k: 'op'; readonly op: ExprOp; readonly args: readonly Expr[]; readonly dtype: DType; readonly id: number }
+  | { readonly kind: 'op'; readonly op: ExprOp; readonly args: readonly Expr[]; readonly dtype: DType; readonly id: number }
   /** Reduction of `body` over fresh loop variables. */
-  | { readonly k: 'reduce'; readonly op: 'sum' | 'max'; readonly vars: readonly LoopVar[]; readonly body: Expr; readonly dtype: DType; readonly id: number };
+  | { readonly kind: 'reduce'; readonly op: 'sum' | 'max'; readonly vars: readonly LoopVar[]; readonly body: Expr; readonly dtype: DType; readonly id: number };
 
 export interface KernelOutput {
   /** Plan buffer written contiguously at the output's flat index. */
@@ -102,28 +102,28 @@ export class ExprBuilder {
     return e;
   }
   load(input: number, at: Idx, dtype: DType): Expr {
-    return this.make(`L${input}:${at.key}`, (id) => ({ k: 'load', input, at, dtype, id }));
+    return this.make(`L${input}:${at.key}`, (id) => ({ kind: 'load', input, at, dtype, id }));
   }
   arg(slot: number, dtype: DType): Expr {
-    return this.make(`A${slot}`, (id) => ({ k: 'arg', slot, dtype, id }));
+    return this.make(`A${slot}`, (id) => ({ kind: 'arg', slot, dtype, id }));
   }
   lit(v: number, dtype: DType): Expr {
-    return this.make(`C${dtype}:${Object.is(v, -0) ? '-0' : v}`, (id) => ({ k: 'lit', v, dtype, id }));
+    return this.make(`C${dtype}:${Object.is(v, -0) ? '-0' : v}`, (id) => ({ kind: 'lit', value: v, dtype, id }));
   }
   index(at: Idx): Expr {
-    return this.make(`I${at.key}`, (id) => ({ k: 'index', at, dtype: 'i32', id }));
+    return this.make(`I${at.key}`, (id) => ({ kind: 'index', at, dtype: 'i32', id }));
   }
   op(op: ExprOp, args: readonly Expr[], dtype: DType): Expr {
-    return this.make(`O${op}:${dtype}(${args.map((a) => a.id).join(',')})`, (id) => ({ k: 'op', op, args, dtype, id }));
+    return this.make(`O${op}:${dtype}(${args.map((a) => a.id).join(',')})`, (id) => ({ kind: 'op', op, args, dtype, id }));
   }
   reduce(op: 'sum' | 'max', vars: readonly LoopVar[], body: Expr, dtype: DType): Expr {
-    return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({ k: 'reduce', op, vars, body, dtype, id }));
+    return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({ kind: 'reduce', op, vars, body, dtype, id }));
   }
 }
 
 /** Children of an expression. */
 export function exprArgs(e: Expr): readonly Expr[] {
-  return e.k === 'op' ? e.args : e.k === 'reduce' ? [e.body] : [];
+  return e.kind === 'op' ? e.args : e.kind === 'reduce' ? [e.body] : [];
 }
 
 /** Free loop variables of an expression (a reduction binds its own). Memoised per call. */
@@ -131,11 +131,11 @@ export function freeVars(e: Expr, memo = new Map<Expr, Set<LoopVar>>()): Set<Loo
   const hit = memo.get(e);
   if (hit) return hit;
   let out: Set<LoopVar>;
-  if (e.k === 'load' || e.k === 'index') out = idxVars(e.at);
-  else if (e.k === 'op') {
+  if (e.kind === 'load' || e.kind === 'index') out = idxVars(e.at);
+  else if (e.kind === 'op') {
     out = new Set();
     for (const a of e.args) for (const v of freeVars(a, memo)) out.add(v);
-  } else if (e.k === 'reduce') {
+  } else if (e.kind === 'reduce') {
     out = new Set(freeVars(e.body, memo));
     for (const v of e.vars) out.delete(v);
   } else out = new Set();
@@ -150,7 +150,7 @@ export function countReductions(roots: readonly Expr[]): number {
   const walk = (e: Expr) => {
     if (seen.has(e)) return;
     seen.add(e);
-    if (e.k === 'reduce') n++;
+    if (e.kind === 'reduce') n++;
     exprArgs(e).forEach(walk);
   };
   roots.forEach(walk);

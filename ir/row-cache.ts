@@ -22,7 +22,7 @@ export const MAX_ROW_CACHE = 1 << 16;
 
 export interface RowCache {
   /** The reduction, over one loop variable, whose loop stores the value. */
-  readonly reduce: Expr & { readonly k: 'reduce' };
+  readonly reduce: Expr & { readonly kind: 'reduce' };
   /** The value at the reduction's index, stored by every iteration. */
   readonly stored: Expr;
   /** The same value at the output loop's index, read back instead of computed. */
@@ -51,7 +51,7 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
     exprArgs(e).forEach(collect);
   };
   roots.forEach(collect);
-  const costly = (e: Expr) => e.k === 'op' && TRANSCENDENTAL_OPS.has(e.op);
+  const costly = (e: Expr) => e.kind === 'op' && TRANSCENDENTAL_OPS.has(e.op);
   /** The output axis a reduction's loop sits right outside of, if it only depends on output axes. */
   const nextAxis = (r: Expr): LoopVar | undefined => {
     let depth = 0;
@@ -65,16 +65,16 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
   /** Whether `a` with `v` replaced by `u` is `b`. */
   const sameUnder = (a: Expr, b: Expr, v: LoopVar, u: LoopVar): boolean => {
     if (a === b) return !fv(a).has(v);
-    if (a.k !== b.k || a.dtype !== b.dtype) return false;
-    if (a.k === 'load' && b.k === 'load') return a.input === b.input && substitute(a.at, v, u) === b.at;
-    if (a.k === 'index' && b.k === 'index') return substitute(a.at, v, u) === b.at;
-    if (a.k === 'op' && b.k === 'op') return a.op === b.op && a.args.every((x, i) => sameUnder(x, b.args[i], v, u));
+    if (a.kind !== b.kind || a.dtype !== b.dtype) return false;
+    if (a.kind === 'load' && b.kind === 'load') return a.input === b.input && substitute(a.at, v, u) === b.at;
+    if (a.kind === 'index' && b.kind === 'index') return substitute(a.at, v, u) === b.at;
+    if (a.kind === 'op' && b.kind === 'op') return a.op === b.op && a.args.every((x, i) => sameUnder(x, b.args[i], v, u));
     return false;
   };
   const out: RowCache[] = [];
   const taken = new Set<Expr>();
   for (const r of all) {
-    if (r.k !== 'reduce' || r.vars.length !== 1) continue;
+    if (r.kind !== 'reduce' || r.vars.length !== 1) continue;
     const v = r.vars[0];
     const u = nextAxis(r);
     if (!u || u.size !== v.size || v.size > MAX_ROW_CACHE) continue;
@@ -84,7 +84,7 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
     const inRow = new Set([...fv(r), v]);
     const visited = new Set<Expr>();
     const walk = (e: Expr) => {
-      if (visited.has(e) || e.k === 'reduce') return;
+      if (visited.has(e) || e.kind === 'reduce') return;
       visited.add(e);
       if (costly(e) && fv(e).has(v) && [...fv(e)].every((x) => inRow.has(x))) {
         const read = reads.find((c) => !taken.has(c) && sameUnder(e, c, v, u));

@@ -12,12 +12,12 @@ export interface LoopVar {
 }
 
 export type Idx =
-  | { readonly k: 'num'; readonly v: number; readonly key: string }
-  | { readonly k: 'var'; readonly x: LoopVar; readonly key: string }
-  | { readonly k: 'add'; readonly terms: readonly Idx[]; readonly key: string }
-  | { readonly k: 'mul'; readonly a: Idx; readonly c: number; readonly key: string }
-  | { readonly k: 'div'; readonly a: Idx; readonly c: number; readonly key: string }
-  | { readonly k: 'mod'; readonly a: Idx; readonly c: number; readonly key: string };
+  | { readonly kind: 'num'; readonly value: number; readonly key: string }
+  | { readonly kind: 'var'; readonly variable: LoopVar; readonly key: string }
+  | { readonly kind: 'add'; readonly terms: readonly Idx[]; readonly key: string }
+  | { readonly kind: 'mul'; readonly operand: Idx; readonly constant: number; readonly key: string }
+  | { readonly kind: 'div'; readonly operand: Idx; readonly constant: number; readonly key: string }
+  | { readonly kind: 'mod'; readonly operand: Idx; readonly constant: number; readonly key: string };
 
 const interned = new Map<string, Idx>();
 function intern<T extends Idx>(x: T): T {
@@ -38,14 +38,14 @@ export function loopVar(id: number, size: number): LoopVar {
   return x;
 }
 
-export const num = (v: number): Idx => intern({ k: 'num', v, key: String(v) });
-export const idxVar = (x: LoopVar): Idx => intern({ k: 'var', x: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
+export const num = (v: number): Idx => intern({ kind: 'num', value: v, key: String(v) });
+export const idxVar = (x: LoopVar): Idx => intern({ kind: 'var', variable: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
 
 /** Inclusive [min, max] of an expression over its variables' ranges. */
 export function range(e: Idx): [number, number] {
-  switch (e.k) {
-    case 'num': return [e.v, e.v];
-    case 'var': return [0, Math.max(0, e.x.size - 1)];
+  switch (e.kind) {
+    case 'num': return [e.value, e.value];
+    case 'var': return [0, Math.max(0, e.variable.size - 1)];
     case 'add': {
       let lo = 0, hi = 0;
       for (const t of e.terms) {
@@ -56,17 +56,17 @@ export function range(e: Idx): [number, number] {
       return [lo, hi];
     }
     case 'mul': {
-      const [a, b] = range(e.a);
-      return e.c >= 0 ? [a * e.c, b * e.c] : [b * e.c, a * e.c];
+      const [a, b] = range(e.operand);
+      return e.constant >= 0 ? [a * e.constant, b * e.constant] : [b * e.constant, a * e.constant];
     }
     case 'div': {
-      const [a, b] = range(e.a);
-      return [Math.floor(a / e.c), Math.floor(b / e.c)];
+      const [a, b] = range(e.operand);
+      return [Math.floor(a / e.constant), Math.floor(b / e.constant)];
     }
     case 'mod': {
-      const [a, b] = range(e.a);
-      if (a >= 0 && b < e.c && Math.floor(a / e.c) === Math.floor(b / e.c)) return [a % e.c, b % e.c];
-      return [0, e.c - 1];
+      const [a, b] = range(e.operand);
+      if (a >= 0 && b < e.constant && Math.floor(a / e.constant) === Math.floor(b / e.constant)) return [a % e.constant, b % e.constant];
+      return [0, e.constant - 1];
     }
   }
 }
@@ -76,9 +76,9 @@ function affine(e: Idx): { atoms: Map<Idx, number>; c: number } {
   const atoms = new Map<Idx, number>();
   let c = 0;
   const walk = (x: Idx, m: number) => {
-    if (x.k === 'num') c += m * x.v;
-    else if (x.k === 'add') x.terms.forEach((t) => walk(t, m));
-    else if (x.k === 'mul') walk(x.a, m * x.c);
+    if (x.kind === 'num') c += m * x.value;
+    else if (x.kind === 'add') x.terms.forEach((t) => walk(t, m));
+    else if (x.kind === 'mul') walk(x.operand, m * x.constant);
     else atoms.set(x, (atoms.get(x) ?? 0) + m);
   };
   walk(e, 1);
@@ -88,23 +88,23 @@ function affine(e: Idx): { atoms: Map<Idx, number>; c: number } {
 function build(atoms: Map<Idx, number>, c: number): Idx {
   // k*c*floor(y/c) + k*(y mod c) = k*y (div() gives floor(y/c) its canonical, interned form).
   for (const [m, mm] of atoms) {
-    if (m.k !== 'mod' || mm === 0) continue;
-    const d = div(m.a, m.c);
-    if (atoms.get(d) !== mm * m.c) continue;
+    if (m.kind !== 'mod' || mm === 0) continue;
+    const d = div(m.operand, m.constant);
+    if (atoms.get(d) !== mm * m.constant) continue;
     atoms = new Map(atoms);
     atoms.delete(d);
     atoms.delete(m);
-    const y = affine(m.a);
+    const y = affine(m.operand);
     for (const [k, v] of y.atoms) atoms.set(k, (atoms.get(k) ?? 0) + v * mm);
     return build(atoms, c + y.c * mm);
   }
   const terms: Idx[] = [];
   const sorted = [...atoms.entries()].filter(([, m]) => m !== 0).sort((a, b) => (a[0].key < b[0].key ? -1 : a[0].key > b[0].key ? 1 : 0));
-  for (const [a, m] of sorted) terms.push(m === 1 ? a : intern({ k: 'mul', a, c: m, key: `${a.key}*${m}` }));
+  for (const [a, m] of sorted) terms.push(m === 1 ? a : intern({ kind: 'mul', operand: a, constant: m, key: `${a.key}*${m}` }));
   if (c !== 0) terms.push(num(c));
   if (terms.length === 0) return num(0);
   if (terms.length === 1) return terms[0];
-  return intern({ k: 'add', terms, key: `(${terms.map((t) => t.key).join('+')})` });
+  return intern({ kind: 'add', terms, key: `(${terms.map((t) => t.key).join('+')})` });
 }
 
 export function add(...xs: Idx[]): Idx {
@@ -154,7 +154,7 @@ function divisors(c: number): number[] {
 export function div(x: Idx, c: number): Idx {
   if (c === 1) return x;
   if (inRange(x, c)) return num(0);
-  if (x.k === 'div') return div(x.a, x.c * c);
+  if (x.kind === 'div') return div(x.operand, x.constant * c);
   const a = affine(x);
   // x = c*q + r exactly, so floor(x / c) = q + floor(r / c).
   const { q, r } = splitBy(a, c);
@@ -165,7 +165,7 @@ export function div(x: Idx, c: number): Idx {
     const s = splitBy(a, g);
     if (inRange(s.r, g)) return div(s.q, c / g);
   }
-  return intern({ k: 'div', a: x, c, key: `(${x.key}/${c})` });
+  return intern({ kind: 'div', operand: x, constant: c, key: `(${x.key}/${c})` });
 }
 
 /** Non-negative modulo by a positive constant, simplified by ranges. */
@@ -185,29 +185,29 @@ export function mod(x: Idx, c: number): Idx {
   }
   // Kernels render mod as `%`, which keeps the sign: keep the argument non-negative.
   if (lo < 0) r = build(rest, c0 + Math.ceil(-lo / c) * c);
-  return intern({ k: 'mod', a: r, c, key: `(${r.key}%${c})` });
+  return intern({ kind: 'mod', operand: r, constant: c, key: `(${r.key}%${c})` });
 }
 
 /** Variables an index expression depends on. */
 export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
-  switch (e.k) {
+  switch (e.kind) {
     case 'num': break;
-    case 'var': out.add(e.x); break;
+    case 'var': out.add(e.variable); break;
     case 'add': e.terms.forEach((t) => idxVars(t, out)); break;
-    default: idxVars(e.a, out);
+    default: idxVars(e.operand, out);
   }
   return out;
 }
 
 /** `e` with loop variable `from` replaced by `to`, re-simplified (so equal results are the same object). */
 export function substitute(e: Idx, from: LoopVar, to: LoopVar): Idx {
-  switch (e.k) {
+  switch (e.kind) {
     case 'num': return e;
-    case 'var': return e.x.id === from.id && e.x.size === from.size ? idxVar(to) : e;
+    case 'var': return e.variable.id === from.id && e.variable.size === from.size ? idxVar(to) : e;
     case 'add': return add(...e.terms.map((t) => substitute(t, from, to)));
-    case 'mul': return mul(substitute(e.a, from, to), e.c);
-    case 'div': return div(substitute(e.a, from, to), e.c);
-    case 'mod': return mod(substitute(e.a, from, to), e.c);
+    case 'mul': return mul(substitute(e.operand, from, to), e.constant);
+    case 'div': return div(substitute(e.operand, from, to), e.constant);
+    case 'mod': return mod(substitute(e.operand, from, to), e.constant);
   }
 }
 
@@ -235,12 +235,12 @@ export function unflatten(flat: Idx, shape: readonly number[]): Idx[] {
 
 /** Renders an index expression with `name(var)` for variables (JS and GLSL-safe integer math). */
 export function renderIdx(e: Idx, name: (x: LoopVar) => string): string {
-  switch (e.k) {
-    case 'num': return e.v < 0 ? `(${e.v})` : String(e.v);
-    case 'var': return name(e.x);
+  switch (e.kind) {
+    case 'num': return e.value < 0 ? `(${e.value})` : String(e.value);
+    case 'var': return name(e.variable);
     case 'add': return `(${e.terms.map((t) => renderIdx(t, name)).join(' + ')})`;
-    case 'mul': return `${renderIdx(e.a, name)} * ${e.c < 0 ? `(${e.c})` : e.c}`;
-    case 'div': return `Math.floor(${renderIdx(e.a, name)} / ${e.c})`;
-    case 'mod': return `(${renderIdx(e.a, name)} % ${e.c})`;
+    case 'mul': return `${renderIdx(e.operand, name)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
+    case 'div': return `Math.floor(${renderIdx(e.operand, name)} / ${e.constant})`;
+    case 'mod': return `(${renderIdx(e.operand, name)} % ${e.constant})`;
   }
 }

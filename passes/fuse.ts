@@ -57,7 +57,7 @@ const MAX_INLINE_DEPTH = 40;
 /** Reductions at least this long are stored rather than run more often than they have elements. */
 const MIN_STORED_REDUCTION = 16;
 
-const reduceLength = (e: Expr & { k: 'reduce' }) => e.vars.reduce((p, x) => p * x.size, 1);
+const reduceLength = (e: Expr & { kind: 'reduce' }) => e.vars.reduce((p, x) => p * x.size, 1);
 
 export interface FusionResult {
   readonly graph: Graph;
@@ -150,7 +150,7 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     const fv = freeVars(r, memo);
     for (let k = chain.length - 1; k >= 0; k--) {
       const outer = chain[k];
-      if (outer.k === 'reduce' && outer.vars.some((x) => fv.has(x))) return [...enclosingLoops(outer, chain.slice(0, k)), ...outer.vars];
+      if (outer.kind === 'reduce' && outer.vars.some((x) => fv.has(x))) return [...enclosingLoops(outer, chain.slice(0, k)), ...outer.vars];
     }
     let deepest = -1;
     for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
@@ -166,7 +166,7 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     if (seen.has(key)) return;
     seen.add(key);
     const n = lowering.nodeOf.get(e);
-    if (e.k === 'reduce') {
+    if (e.kind === 'reduce') {
       if (!reduces.includes(e)) reduces.push(e);
       // Recomputed once per iteration of a loop it does not depend on: materialise it instead.
       if (n && n !== root && limits.multiReduceKernels && recomputed(e, enclosing)) out.add(n);
@@ -175,12 +175,12 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
       if (n && n !== root && reduceLength(e) >= MIN_STORED_REDUCTION && runs(e, enclosing) > sizeOf(n.types[0].shape)) out.add(n);
       // A sizeable matmul read inside another reduction would lose its tiled loop: store it.
       if (n && n !== root && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= 256) out.add(n);
-    } else if (e.k === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {
+    } else if (e.kind === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {
       // Likewise a costly elementwise value (random bits, a transcendental) inside loops it does
       // not depend on, e.g. exp(a) feeding a matmul would run once per output column.
       out.add(n);
     }
-    const inner = e.k === 'reduce' ? [...enclosing, e] : enclosing;
+    const inner = e.kind === 'reduce' ? [...enclosing, e] : enclosing;
     exprArgs(e).forEach((c) => walk(c, inner));
   };
   walk(expr, []);

@@ -126,9 +126,9 @@ function readsOnlyAt(e: Expr, slot: number, at: Idx): boolean {
   const ok = (x: Expr, inReduce: boolean): boolean => {
     if (seen.has(x)) return true;
     seen.add(x);
-    if (x.k === 'load') return x.input !== slot || (x.at === at && !inReduce);
-    if (x.k === 'op') return x.args.every((a) => ok(a, inReduce));
-    if (x.k === 'reduce') return ok(x.body, true);
+    if (x.kind === 'load') return x.input !== slot || (x.at === at && !inReduce);
+    if (x.kind === 'op') return x.args.every((a) => ok(a, inReduce));
+    if (x.kind === 'reduce') return ok(x.body, true);
     return true;
   };
   return ok(e, false);

@@ -162,13 +162,13 @@ function debugLine({ kernel, ms }: KernelTiming, plan: KernelPlan): void {
   const walk = (e: Expr, mult: number) => {
     if (seen.has(e)) return;
     seen.add(e);
-    if (e.k === 'op') flops += mult;
-    if (e.k === 'reduce') {
+    if (e.kind === 'op') flops += mult;
+    if (e.kind === 'reduce') {
       mult *= e.vars.reduce((a, v) => a * v.size, 1);
       flops += mult; // the accumulation
     }
-    if (e.k === 'op') e.args.forEach((a) => walk(a, mult));
-    if (e.k === 'reduce') walk(e.body, mult);
+    if (e.kind === 'op') e.args.forEach((a) => walk(a, mult));
+    if (e.kind === 'reduce') walk(e.body, mult);
   };
   kernel.outputs.forEach((o) => walk(o.expr, elems));
   const bufferBytes = (id: number) => plan.buffers[id].size * byteSize(plan.buffers[id].dtype);

@@ -58,7 +58,7 @@ export interface LoweredKernel {
   readonly steps: readonly GpuStep[];
 }
 
-type Red = Expr & { k: 'reduce' };
+type Red = Expr & { kind: 'reduce' };
 
 interface Split {
   readonly red: Red;
@@ -91,7 +91,7 @@ function nestCost(sizes: readonly number[]): number {
 function hasRandom(e: Expr, seen = new Set<Expr>()): boolean {
   if (seen.has(e)) return false;
   seen.add(e);
-  if (e.k === 'op' && e.op === 'random') return true;
+  if (e.kind === 'op' && e.op === 'random') return true;
   return exprArgs(e).some((c) => hasRandom(c, seen));
 }
 
@@ -104,7 +104,7 @@ function loopCost(root: Expr): { total: number; reds: Red[]; nested: boolean } {
   const walk = (e: Expr, mult: number) => {
     if (seen.has(e)) return;
     seen.add(e);
-    if (e.k === 'reduce') {
+    if (e.kind === 'reduce') {
       reds.push(e);
       if (mult > 1) nested = true;
       total += mult * nestCost(e.vars.map((v) => v.size));
@@ -298,20 +298,20 @@ class Emitter {
   }
 
   private idx(i: Idx): string {
-    switch (i.k) {
-      case 'num': return this.num(i.v);
+    switch (i.kind) {
+      case 'num': return this.num(i.value);
       case 'var': {
-        const n = this.varName.get(i.x);
-        if (!n) throw new Error(`gpujs codegen: loop variable ${i.x.id} has no name`);
+        const n = this.varName.get(i.variable);
+        if (!n) throw new Error(`gpujs codegen: loop variable ${i.variable.id} has no name`);
         return n;
       }
       case 'add': return `(${i.terms.map((t) => this.idx(t)).join(' + ')})`;
-      case 'mul': return `(${this.idx(i.a)} * ${this.num(i.c)})`;
+      case 'mul': return `(${this.idx(i.operand)} * ${this.num(i.constant)})`;
       case 'div':
       case 'mod': {
-        const scope = this.scopeOfVars(idxVars(i.a));
-        const { q, r } = this.divmod(this.idx(i.a), i.a.key, i.c, scope);
-        return i.k === 'div' ? q : r;
+        const scope = this.scopeOfVars(idxVars(i.operand));
+        const { q, r } = this.divmod(this.idx(i.operand), i.operand.key, i.constant, scope);
+        return i.kind === 'div' ? q : r;
       }
     }
   }
@@ -343,16 +343,16 @@ class Emitter {
 
   /** The value of `e` as a literal, uniform or temporary (emitting its statements). */
   private value(e: Expr): string {
-    if (e.k === 'lit') return this.num(e.v);
-    if (e.k === 'arg') return `a${e.slot}`;
+    if (e.kind === 'lit') return this.num(e.value);
+    if (e.kind === 'arg') return `a${e.slot}`;
     const hit = this.names.get(e);
     if (hit) return hit;
     let name: string;
-    if (e.k === 'reduce') name = this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
+    if (e.kind === 'reduce') name = this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
     else {
       const scope = this.scopeOfVars(this.fv(e));
-      if (e.k === 'index') name = this.bind(scope, this.idx(e.at));
-      else if (e.k === 'load') name = this.bind(scope, this.load(e.input, e.at, scope));
+      if (e.kind === 'index') name = this.bind(scope, this.idx(e.at));
+      else if (e.kind === 'load') name = this.bind(scope, this.load(e.input, e.at, scope));
       else name = this.op(e, scope);
     }
     this.names.set(e, name);
@@ -450,7 +450,7 @@ class Emitter {
 
   // ---- elementwise ops ----
 
-  private op(e: Expr & { k: 'op' }, scope: Scope): string {
+  private op(e: Expr & { kind: 'op' }, scope: Scope): string {
     const a = e.args.map((x) => this.value(x));
     const bind = (rhs: string) => this.bind(scope, rhs);
     switch (e.op) {

@@ -36,13 +36,13 @@ class HostCompiler {
   }
 
   idx(i: Idx): Fn {
-    switch (i.k) {
+    switch (i.kind) {
       case 'num': {
-        const v = i.v;
+        const v = i.value;
         return () => v;
       }
       case 'var': {
-        const s = this.varSlot(i.x);
+        const s = this.varSlot(i.variable);
         return (env) => env[s];
       }
       case 'add': {
@@ -50,27 +50,27 @@ class HostCompiler {
         return (env) => ts.reduce((acc, t) => acc + t(env), 0);
       }
       case 'mul': {
-        const a = this.idx(i.a);
-        const c = i.c;
+        const a = this.idx(i.operand);
+        const c = i.constant;
         return (env) => a(env) * c;
       }
       case 'div': {
-        const a = this.idx(i.a);
-        const c = i.c;
+        const a = this.idx(i.operand);
+        const c = i.constant;
         return (env) => Math.floor(a(env) / c);
       }
       case 'mod': {
-        const a = this.idx(i.a);
-        const c = i.c;
+        const a = this.idx(i.operand);
+        const c = i.constant;
         return (env) => ((a(env) % c) + c) % c;
       }
     }
   }
 
   expr(e: Expr): Fn {
-    switch (e.k) {
+    switch (e.kind) {
       case 'lit': {
-        const v = e.v;
+        const v = e.value;
         return () => v;
       }
       case 'arg': {
@@ -110,7 +110,7 @@ class HostCompiler {
     }
   }
 
-  private op(e: Expr & { k: 'op' }): Fn {
+  private op(e: Expr & { kind: 'op' }): Fn {
     const [a, b, c] = e.args.map((x) => this.expr(x));
     const int = e.dtype === 'i32';
     switch (e.op) {

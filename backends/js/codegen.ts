@@ -45,7 +45,7 @@ type Names = (x: LoopVar) => string;
 
 /** A dot-like kernel's reduction `r` = sum of a * b, with a varying along output axis vM and b along vN. */
 interface TilePlan {
-  readonly r: Expr & { readonly k: 'reduce' };
+  readonly r: Expr & { readonly kind: 'reduce' };
   readonly a: Expr;
   readonly b: Expr;
   readonly vM: LoopVar;
@@ -89,7 +89,7 @@ class KernelEmitter {
     const n = (this.uses.get(e) ?? 0) + 1;
     this.uses.set(e, n);
     if (n > 1) return;
-    if (e.k === 'reduce') for (const x of e.vars) this.owner.set(x, e);
+    if (e.kind === 'reduce') for (const x of e.vars) this.owner.set(x, e);
     exprArgs(e).forEach((c) => this.count(c));
   }
 
@@ -117,7 +117,7 @@ class KernelEmitter {
       if (xb.depth > b.depth) b = xb;
     }
     this.blockMemo.set(e, b);
-    if (e.k === 'reduce') {
+    if (e.kind === 'reduce') {
       const inner: Block = { depth: b.depth + 1, stmts: [] };
       this.reduceInner.set(e, inner);
       for (const x of e.vars) this.varBlock.set(x, inner);
@@ -127,7 +127,7 @@ class KernelEmitter {
 
   /** The block in which `child` is used by `parent`. */
   private useBlock(parent: Expr): Block {
-    return parent.k === 'reduce' ? this.reduceInner.get(parent)! : this.blockOf(parent);
+    return parent.kind === 'reduce' ? this.reduceInner.get(parent)! : this.blockOf(parent);
   }
 
   source(): string {
@@ -173,9 +173,9 @@ class KernelEmitter {
       noteUses(r);
     }
     const isTemp = (e: Expr) => {
-      if (e.k === 'lit' || e.k === 'arg') return false;
-      if (e.k === 'reduce') return true;
-      if ((this.uses.get(e) ?? 0) > 1 && e.k !== 'index') return true;
+      if (e.kind === 'lit' || e.kind === 'arg') return false;
+      if (e.kind === 'reduce') return true;
+      if ((this.uses.get(e) ?? 0) > 1 && e.kind !== 'index') return true;
       const mine = this.blockOf(e);
       return (userBlocks.get(e) ?? []).some((b) => b !== mine);
     };
@@ -200,10 +200,10 @@ class KernelEmitter {
       const name = `t${e.id}`;
       const block = this.blockOf(e);
       if (block === innermost) {
-        if (e.k === 'reduce') innerLoops = true;
+        if (e.kind === 'reduce') innerLoops = true;
         else innerTemps.push(e);
       }
-      if (e.k === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
+      if (e.kind === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
       else block.stmts.push(`const ${name} = ${this.inline(e, defaultName)};`);
       if (cacheSlot) block.stmts.push(`${cacheSlot} = ${name};`);
       this.temps.set(e, name);
@@ -257,7 +257,7 @@ class KernelEmitter {
     return lines;
   }
 
-  private reduceLoop(e: Expr & { k: 'reduce' }, name: string): string[] {
+  private reduceLoop(e: Expr & { kind: 'reduce' }, name: string): string[] {
     const inner = this.reduceInner.get(e)!;
     const init = e.op === 'sum' ? '0' : e.dtype === 'i32' ? '-2147483648' : '-Infinity';
     const body = this.ref(e.body, defaultName);
@@ -289,11 +289,11 @@ class KernelEmitter {
 
   private inline(e: Expr, names: Names, subst?: Map<Expr, string>, flat = names === defaultName ? 'o' : undefined): string {
     const r = (x: Expr) => this.ref(x, names, subst, flat);
-    switch (e.k) {
-      case 'lit': return literal(e.v);
+    switch (e.kind) {
+      case 'lit': return literal(e.value);
       case 'arg': return `a${e.slot}`;
       case 'index': return renderIdx(e.at, names);
-      case 'load': return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.k !== 'num' ? flat : renderIdx(e.at, names)}]`;
+      case 'load': return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : renderIdx(e.at, names)}]`;
       case 'reduce': throw new Error('codegen: a reduction must be a temporary');
       case 'op': {
         const a = e.args.map(r);
@@ -347,15 +347,15 @@ class KernelEmitter {
     const walk = (e: Expr) => {
       if (seen.has(e)) return;
       seen.add(e);
-      if (e.k === 'reduce') reduces.push(e);
+      if (e.kind === 'reduce') reduces.push(e);
       else exprArgs(e).forEach(walk);
     };
     walk(k.outputs[0].expr);
     const r = reduces[0];
     // int32 dots need wrapping products (Math.imul): the generic loop does that.
-    if (reduces.length !== 1 || r.k !== 'reduce' || r.op !== 'sum' || r.dtype === 'i32') return undefined;
+    if (reduces.length !== 1 || r.kind !== 'reduce' || r.op !== 'sum' || r.dtype === 'i32') return undefined;
     const body = r.body;
-    if (body.k !== 'op' || body.op !== 'mul') return undefined;
+    if (body.kind !== 'op' || body.op !== 'mul') return undefined;
     const [x, y] = body.args;
     const fx = this.fv(x);
     const fy = this.fv(y);
@@ -369,7 +369,7 @@ class KernelEmitter {
     // Small products are not worth packing.
     if (vM.size * vN.size < 64) return undefined;
     // Nothing else inside the tile may hold a reduction.
-    const hasReduce = (e: Expr): boolean => e.k === 'reduce' || exprArgs(e).some(hasReduce);
+    const hasReduce = (e: Expr): boolean => e.kind === 'reduce' || exprArgs(e).some(hasReduce);
     if (hasReduce(a) || hasReduce(b)) return undefined;
     return { r, a, b, vM, vN };
   }
@@ -393,7 +393,7 @@ class KernelEmitter {
       if (seen.has(e) || e === t.r) return;
       seen.add(e);
       const fv = this.fv(e);
-      if (e.k === 'op' && fv.size > 0 && [...fv].every((x) => outerSet.has(x))) {
+      if (e.kind === 'op' && fv.size > 0 && [...fv].every((x) => outerSet.has(x))) {
         hoist.set(e, `h${e.id}`);
         return;
       }

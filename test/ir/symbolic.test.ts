@@ -41,13 +41,13 @@ function build(r: Ref, vars: readonly LoopVar[]): Idx {
 
 /** Evaluates a simplified Idx tree with the documented semantics. */
 function evalIdx(e: Idx, value: (x: LoopVar) => number): number {
-  switch (e.k) {
-    case 'num': return e.v;
-    case 'var': return value(e.x);
+  switch (e.kind) {
+    case 'num': return e.value;
+    case 'var': return value(e.variable);
     case 'add': return e.terms.reduce((s, t) => s + evalIdx(t, value), 0);
-    case 'mul': return evalIdx(e.a, value) * e.c;
-    case 'div': return floorDiv(evalIdx(e.a, value), e.c);
-    case 'mod': return nnMod(evalIdx(e.a, value), e.c);
+    case 'mul': return evalIdx(e.operand, value) * e.constant;
+    case 'div': return floorDiv(evalIdx(e.operand, value), e.constant);
+    case 'mod': return nnMod(evalIdx(e.operand, value), e.constant);
   }
 }
 
@@ -58,9 +58,9 @@ function compileIdx(e: Idx, vars: readonly LoopVar[]): (env: readonly number[]) 
 }
 
 function hasDivMod(e: Idx): boolean {
-  if (e.k === 'div' || e.k === 'mod') return true;
-  if (e.k === 'add') return e.terms.some(hasDivMod);
-  if (e.k === 'mul') return hasDivMod(e.a);
+  if (e.kind === 'div' || e.kind === 'mod') return true;
+  if (e.kind === 'add') return e.terms.some(hasDivMod);
+  if (e.kind === 'mul') return hasDivMod(e.operand);
   return false;
 }
 
@@ -210,7 +210,7 @@ describe('symbolic index algebra agrees with brute force', () => {
     expect(mod(add(i, num(8)), 4)).toBe(i);
     expect(add(i, mul(i, -1))).toBe(num(0));
     // Not decidable from ranges: stays a div node.
-    expect(div(add(i, j), 2).k).toBe('div');
+    expect(div(add(i, j), 2).kind).toBe('div');
   });
 });
 
