@@ -21,7 +21,12 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'js', include: ['test/**/*.test.ts'], env: { LAZYGRAD_BACKEND: 'js' } } },
       ...(withGpujs
-        ? [{ extends: true as const, test: { name: 'gpujs', include: BACKEND_INDEPENDENT, env: { LAZYGRAD_BACKEND: 'gpujs' } } }]
+        ? [
+            {
+              extends: true as const,
+              test: { name: 'gpujs', include: BACKEND_INDEPENDENT, env: { LAZYGRAD_BACKEND: 'gpujs' } },
+            },
+          ]
         : []),
     ],
   },

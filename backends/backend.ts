@@ -51,7 +51,13 @@ export interface Backend {
   free(buf: DeviceBuffer): void;
   compile(plan: KernelPlan): CompiledPlan;
   /** Runs a compiled plan; returns its output buffers (fresh, owned by the caller). */
-  run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts?: RunOptions): DeviceBuffer[];
+  run(
+    exe: CompiledPlan,
+    params: readonly DeviceBuffer[],
+    captures: readonly DeviceBuffer[],
+    scalars: readonly number[],
+    opts?: RunOptions,
+  ): DeviceBuffer[];
 }
 
 /** Smallest array (elements) worth allocating without zeroing. */

@@ -16,7 +16,11 @@ function inputs(sizes: number[], batch: number) {
   lg.manualSeed(7);
   const p = lg.nn.init.mlp(sizes);
   const x = lg.rand([batch, sizes[0]]).realize();
-  const y = lg.rand([batch]).mul(sizes[sizes.length - 1]).cast('int32').realize();
+  const y = lg
+    .rand([batch])
+    .mul(sizes[sizes.length - 1])
+    .cast('int32')
+    .realize();
   return { p, x, y };
 }
 
@@ -93,6 +97,11 @@ async function memory(steps: number) {
 }
 
 const mode = process.argv[2];
-const out = mode === 'first-call' ? firstCall(process.argv[3] === 'split') : mode === 'memory' ? await memory(Number(process.argv[3] ?? 2000)) : null;
+const out =
+  mode === 'first-call'
+    ? firstCall(process.argv[3] === 'split')
+    : mode === 'memory'
+      ? await memory(Number(process.argv[3] ?? 2000))
+      : null;
 if (!out) throw new Error(`child.ts: unknown mode ${mode}`);
 console.log(JSON.stringify(out));

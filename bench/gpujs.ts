@@ -16,7 +16,13 @@ import { fmt } from './harness';
 export const GPU_ON = 'lazygrad gpujs jit, fusion on';
 export const GPU_OFF = 'lazygrad gpujs jit, fusion off';
 
-interface FirstCall { workload: string; variant: string; ms: number; kernels: number; kernelMs: number }
+interface FirstCall {
+  workload: string;
+  variant: string;
+  ms: number;
+  kernels: number;
+  kernelMs: number;
+}
 const firstCalls: FirstCall[] = [];
 let initMs = 0;
 let shaderCache = '';
@@ -32,7 +38,8 @@ const compileStats = (): { kernels: number; ms: number } =>
  */
 export function initGpujs(): void {
   if (process.env.MESA_SHADER_CACHE_DIR || process.env.MESA_SHADER_CACHE_DISABLE) {
-    shaderCache = `as set by the environment (MESA_SHADER_CACHE_DIR=${process.env.MESA_SHADER_CACHE_DIR ?? ''}, ` +
+    shaderCache =
+      `as set by the environment (MESA_SHADER_CACHE_DIR=${process.env.MESA_SHADER_CACHE_DIR ?? ''}, ` +
       `MESA_SHADER_CACHE_DISABLE=${process.env.MESA_SHADER_CACHE_DISABLE ?? ''})`;
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lazygrad-bench-mesa-'));
@@ -53,8 +60,10 @@ export function initGpujs(): void {
 function checkMode(): void {
   const { name, mode } = lg.backendInfo();
   if (name !== 'gpujs' || mode !== 'headlessgl') {
-    throw new Error(`bench --gpujs: backend ${name} runs in '${mode}' mode, not headlessgl; ` +
-      'run under `xvfb-run -a` with LAZYGRAD_GPUJS_MODE=headlessgl (and a built `gl` module)');
+    throw new Error(
+      `bench --gpujs: backend ${name} runs in '${mode}' mode, not headlessgl; ` +
+        'run under `xvfb-run -a` with LAZYGRAD_GPUJS_MODE=headlessgl (and a built `gl` module)',
+    );
   }
 }
 
@@ -80,19 +89,25 @@ export function firstCall(workload: string, variant: string, fn: () => void): vo
   const ms = performance.now() - t0;
   const s1 = compileStats();
   firstCalls.push({ workload, variant, ms, kernels: s1.kernels - s0.kernels, kernelMs: s1.ms - s0.ms });
-  console.log(`  gpujs first call ${variant}: ${fmt(ms)} ms, ${s1.kernels - s0.kernels} new gpu.js kernels (${fmt(s1.ms - s0.ms)} ms in their first runs)`);
+  console.log(
+    `  gpujs first call ${variant}: ${fmt(ms)} ms, ${s1.kernels - s0.kernels} new gpu.js kernels (${fmt(s1.ms - s0.ms)} ms in their first runs)`,
+  );
 }
 
 /** The markdown section on gpujs first calls (empty without --gpujs). */
 export function firstCallSection(): string[] {
   if (!firstCalls.length) return [];
   return [
-    '## gpujs: first call per workload', '',
+    '## gpujs: first call per workload',
+    '',
     `Creating the backend (gpu.js instance, GL context, probe kernel) took ${fmt(initMs)} ms. Mesa's shader cache was ${shaderCache}. ` +
-      'A first call is timed in this process after the js rows of the same workload (so V8 has already compiled lazygrad\'s own code): ' +
+      "A first call is timed in this process after the js rows of the same workload (so V8 has already compiled lazygrad's own code): " +
       'trace, passes, codegen, gpu.js kernel builds, one run and the readback. "New kernels" are gpu.js kernels not already in the ' +
-      'process-wide cache (the same source and size is built once); their first runs include the GLSL compile and link.', '',
-    '| workload | variant | first call ms | new gpu.js kernels | ms in their first runs |', '|---|---|---:|---:|---:|',
-    ...firstCalls.map((f) => `| ${f.workload} | ${f.variant} | ${fmt(f.ms)} | ${f.kernels} | ${fmt(f.kernelMs)} |`), '',
+      'process-wide cache (the same source and size is built once); their first runs include the GLSL compile and link.',
+    '',
+    '| workload | variant | first call ms | new gpu.js kernels | ms in their first runs |',
+    '|---|---|---:|---:|---:|',
+    ...firstCalls.map((f) => `| ${f.workload} | ${f.variant} | ${fmt(f.ms)} | ${f.kernels} | ${fmt(f.kernelMs)} |`),
+    '',
   ];
 }

@@ -30,9 +30,15 @@ export function matmulNaive(a: F32, b: F32, c: F32, n: number): void {
 export function matmulTiled4(a: F32, b: F32, c: F32, n: number): void {
   c.fill(0);
   for (let i = 0; i < n; i += 4) {
-    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+    const r0 = i * n,
+      r1 = r0 + n,
+      r2 = r1 + n,
+      r3 = r2 + n;
     for (let k = 0; k < n; k++) {
-      const a0 = a[r0 + k], a1 = a[r1 + k], a2 = a[r2 + k], a3 = a[r3 + k];
+      const a0 = a[r0 + k],
+        a1 = a[r1 + k],
+        a2 = a[r2 + k],
+        a3 = a[r3 + k];
       const bk = k * n;
       for (let j = 0; j < n; j++) {
         const bv = b[bk + j];
@@ -142,27 +148,47 @@ export const lgJitStep = (fusion: boolean) => lg.jit(lgStep, { fusion, donate: 0
 
 /** Plain-JS parameters of a 2-layer MLP, w as [in, out] row-major (lazygrad's layout). */
 export interface HandMlp {
-  w1: F32; b1: F32; w2: F32; b2: F32;
+  w1: F32;
+  b1: F32;
+  w2: F32;
+  b2: F32;
 }
 
 /** Buffers of the hand-written step, allocated once. */
 export interface HandScratch {
-  h: F32; logits: F32; dl: F32; dh: F32; dw1: F32; db1: F32; dw2: F32; db2: F32;
+  h: F32;
+  logits: F32;
+  dl: F32;
+  dh: F32;
+  dw1: F32;
+  db1: F32;
+  dw2: F32;
+  db2: F32;
 }
 
 export function handScratch(batch: number, inD: number, hid: number, out: number): HandScratch {
   const f = (n: number) => new Float32Array(n);
-  return { h: f(batch * hid), logits: f(batch * out), dl: f(batch * out), dh: f(batch * hid),
-    dw1: f(inD * hid), db1: f(hid), dw2: f(hid * out), db2: f(out) };
+  return {
+    h: f(batch * hid),
+    logits: f(batch * out),
+    dl: f(batch * out),
+    dh: f(batch * hid),
+    dw1: f(inD * hid),
+    db1: f(hid),
+    dw2: f(hid * out),
+    db2: f(out),
+  };
 }
 
 /** y = a·w + b for a batch of rows, in i-k-j loops. */
 function linear(a: F32, w: F32, b: F32, y: F32, batch: number, inD: number, outD: number): void {
   for (let i = 0; i < batch; i++) {
-    const ai = i * inD, yi = i * outD;
+    const ai = i * inD,
+      yi = i * outD;
     for (let j = 0; j < outD; j++) y[yi + j] = b[j];
     for (let k = 0; k < inD; k++) {
-      const av = a[ai + k], wk = k * outD;
+      const av = a[ai + k],
+        wk = k * outD;
       for (let j = 0; j < outD; j++) y[yi + j] += av * w[wk + j];
     }
   }
@@ -173,9 +199,11 @@ function linearGrads(a: F32, dy: F32, dw: F32, db: F32, batch: number, inD: numb
   dw.fill(0);
   db.fill(0);
   for (let i = 0; i < batch; i++) {
-    const ai = i * inD, yi = i * outD;
+    const ai = i * inD,
+      yi = i * outD;
     for (let k = 0; k < inD; k++) {
-      const av = a[ai + k], wk = k * outD;
+      const av = a[ai + k],
+        wk = k * outD;
       for (let j = 0; j < outD; j++) dw[wk + j] += av * dy[yi + j];
     }
     for (let j = 0; j < outD; j++) db[j] += dy[yi + j];
@@ -186,7 +214,17 @@ function linearGrads(a: F32, dy: F32, dw: F32, db: F32, batch: number, inD: numb
  * One SGD step of MLP inD-hid-out (relu, softmax cross-entropy, mean over the
  * batch) in naive i-k-j loops: forward, backward, update in place. Returns the loss.
  */
-export function handStep(p: HandMlp, s: HandScratch, x: F32, y: Int32Array, batch: number, inD: number, hid: number, out: number, lr: number): number {
+export function handStep(
+  p: HandMlp,
+  s: HandScratch,
+  x: F32,
+  y: Int32Array,
+  batch: number,
+  inD: number,
+  hid: number,
+  out: number,
+  lr: number,
+): number {
   const { h, logits, dl, dh, dw1, db1, dw2, db2 } = s;
   const { w1, b1, w2, b2 } = p; // locals: keeps property loads out of the inner loops
   // h = relu(x·w1 + b1), logits = h·w2 + b2
@@ -208,7 +246,8 @@ export function handStep(p: HandMlp, s: HandScratch, x: F32, y: Int32Array, batc
   linearGrads(h, dl, dw2, db2, batch, hid, out);
   // dh = (dl·w2ᵀ) masked by relu; then dw1, db1
   for (let i = 0; i < batch; i++) {
-    const li = i * out, hi = i * hid;
+    const li = i * out,
+      hi = i * hid;
     for (let j = 0; j < hid; j++) {
       let acc = 0;
       const wj = j * out;

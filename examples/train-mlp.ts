@@ -26,6 +26,8 @@ for (let i = 1; i <= 400; i++) {
   [params, state] = step(params, state) as [unknown, typeof state];
   if (i % 100 === 0) {
     const logits = nn.mlp(params as nn.LinearParams[], x);
-    console.log(`step ${i}: loss ${(loss(params).item() as number).toFixed(4)}, accuracy ${((nn.accuracy(logits, y).item() as number) * 100).toFixed(1)}%`);
+    console.log(
+      `step ${i}: loss ${(loss(params).item() as number).toFixed(4)}, accuracy ${((nn.accuracy(logits, y).item() as number) * 100).toFixed(1)}%`,
+    );
   }
 }

@@ -10,7 +10,11 @@ export function makeNode(op: string, inputs: readonly Value[], attrs: Attrs = {}
   if (def.arity >= 0 && inputs.length !== def.arity) {
     throw new GraphError(`${op}: expected ${def.arity} operand(s), got ${inputs.length}`);
   }
-  const types = def.infer(inputs.map((v) => v.type), attrs, body);
+  const types = def.infer(
+    inputs.map((v) => v.type),
+    attrs,
+    body,
+  );
   return new Node(op, inputs, attrs, types, body, data);
 }
 

@@ -68,7 +68,12 @@ export interface Graph {
  * reached that are not listed in `params` are an error of the caller, unless
  * `allowAnyParam` (then they are listed among the nodes, for analyses).
  */
-export function graphFrom(name: string, params: readonly Node[], outputs: readonly Value[], allowAnyParam = false): Graph {
+export function graphFrom(
+  name: string,
+  params: readonly Node[],
+  outputs: readonly Value[],
+  allowAnyParam = false,
+): Graph {
   const paramSet = new Set(params);
   const seen = new Set<Node>();
   const order: Node[] = [];

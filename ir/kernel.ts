@@ -14,10 +14,37 @@ import { type Idx, type LoopVar, idxVars } from './symbolic';
 
 /** Elementwise operations a kernel expression may apply. */
 export type ExprOp =
-  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not'
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'and' | 'or'
-  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'
-  | 'where' | 'cast' | 'random';
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'log1p'
+  | 'expm1'
+  | 'not'
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'and'
+  | 'or'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'eq'
+  | 'ne'
+  | 'where'
+  | 'cast'
+  | 'random';
 
 export type Expr =
   /** Element `at` of kernel input slot `input`. */
@@ -29,9 +56,22 @@ export type Expr =
   /** An index expression as an i32 value (iota, random counters, bounds checks). */
   | { readonly kind: 'index'; readonly at: Idx; readonly dtype: DType; readonly id: number }
   /** Elementwise op; `cast` converts args[0] to `dtype`; `random` hashes (seed, counter) to f32 in [0,1). */
-  | { readonly kind: 'op'; readonly op: ExprOp; readonly args: readonly Expr[]; readonly dtype: DType; readonly id: number }
+  | {
+      readonly kind: 'op';
+      readonly op: ExprOp;
+      readonly args: readonly Expr[];
+      readonly dtype: DType;
+      readonly id: number;
+    }
   /** Reduction of `body` over fresh loop variables. */
-  | { readonly kind: 'reduce'; readonly op: 'sum' | 'max'; readonly vars: readonly LoopVar[]; readonly body: Expr; readonly dtype: DType; readonly id: number };
+  | {
+      readonly kind: 'reduce';
+      readonly op: 'sum' | 'max';
+      readonly vars: readonly LoopVar[];
+      readonly body: Expr;
+      readonly dtype: DType;
+      readonly id: number;
+    };
 
 export interface KernelOutput {
   /** Plan buffer written contiguously at the output's flat index. */
@@ -114,10 +154,23 @@ export class ExprBuilder {
     return this.make(`I${at.key}`, (id) => ({ kind: 'index', at, dtype: 'i32', id }));
   }
   op(op: ExprOp, args: readonly Expr[], dtype: DType): Expr {
-    return this.make(`O${op}:${dtype}(${args.map((a) => a.id).join(',')})`, (id) => ({ kind: 'op', op, args, dtype, id }));
+    return this.make(`O${op}:${dtype}(${args.map((a) => a.id).join(',')})`, (id) => ({
+      kind: 'op',
+      op,
+      args,
+      dtype,
+      id,
+    }));
   }
   reduce(op: 'sum' | 'max', vars: readonly LoopVar[], body: Expr, dtype: DType): Expr {
-    return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({ kind: 'reduce', op, vars, body, dtype, id }));
+    return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({
+      kind: 'reduce',
+      op,
+      vars,
+      body,
+      dtype,
+      id,
+    }));
   }
 }
 
@@ -172,4 +225,10 @@ export interface BackendLimits {
   readonly inPlaceWithinKernel?: boolean;
   /** Whether the code generator keeps costly row values for the row's output loop (`rowCaches`). */
   readonly rowCache?: boolean;
+  /**
+   * A dot of at least this many output elements that another reduction reads is stored, not fused
+   * into it: a loop target would lose its register-tiled dot loop, a thread-per-element target would
+   * rerun the whole dot per step of the outer reduction. Unset: such dots fuse like any reduction.
+   */
+  readonly minStoredInnerDot?: number;
 }

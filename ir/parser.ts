@@ -11,7 +11,10 @@ export interface ParseOptions {
 }
 
 export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const cursor = { i: 0 };
   const g = parseBody(lines, cursor, opts, new Map());
   if (cursor.i !== lines.length) throw new GraphError(`parse: unexpected text after the graph: '${lines[cursor.i]}'`);
@@ -189,7 +192,8 @@ function parseBody(lines: string[], cursor: { i: number }, opts: ParseOptions, b
       const bm = ref && /^#(\d+)$/.exec(ref);
       if (!bm || declared.length !== 1) fail(line, 'buffer needs `#k` and one type');
       const k = Number(bm[1]);
-      if (opts.buffers && k >= opts.buffers.length) fail(line, `no data for buffer #${k} (${opts.buffers.length} given)`);
+      if (opts.buffers && k >= opts.buffers.length)
+        fail(line, `no data for buffer #${k} (${opts.buffers.length} given)`);
       if (!buffers.has(k)) buffers.set(k, opts.buffers ? opts.buffers[k] : { buffer: k });
       data = buffers.get(k);
       attrs.dtype = declared[0].dtype;

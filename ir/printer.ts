@@ -27,7 +27,9 @@ export function fmtAttr(v: AttrValue): string {
   if (Array.isArray(v)) return `[${v.map(fmtAttr).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as { readonly [k: string]: AttrValue };
-    return `{${Object.keys(o).map((k) => `${JSON.stringify(k)}:${fmtAttr(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .map((k) => `${JSON.stringify(k)}:${fmtAttr(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }

@@ -15,7 +15,17 @@ import { type Expr, exprArgs, freeVars } from './kernel';
 import { type LoopVar, substitute } from './symbolic';
 
 /** Elementwise ops costly enough that computing an element twice is worse than a store and a load. */
-export const TRANSCENDENTAL_OPS: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'sin', 'cos', 'pow', 'log1p', 'expm1']);
+export const TRANSCENDENTAL_OPS: ReadonlySet<string> = new Set([
+  'exp',
+  'log',
+  'tanh',
+  'sigmoid',
+  'sin',
+  'cos',
+  'pow',
+  'log1p',
+  'expm1',
+]);
 
 /** Longest row cached (a scratch array of float64 per cache, allocated once per compiled kernel). */
 export const MAX_ROW_CACHE = 1 << 16;
@@ -68,7 +78,8 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
     if (a.kind !== b.kind || a.dtype !== b.dtype) return false;
     if (a.kind === 'load' && b.kind === 'load') return a.input === b.input && substitute(a.at, v, u) === b.at;
     if (a.kind === 'index' && b.kind === 'index') return substitute(a.at, v, u) === b.at;
-    if (a.kind === 'op' && b.kind === 'op') return a.op === b.op && a.args.every((x, i) => sameUnder(x, b.args[i], v, u));
+    if (a.kind === 'op' && b.kind === 'op')
+      return a.op === b.op && a.args.every((x, i) => sameUnder(x, b.args[i], v, u));
     return false;
   };
   const out: RowCache[] = [];
@@ -79,7 +90,9 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
     const u = nextAxis(r);
     if (!u || u.size !== v.size || v.size > MAX_ROW_CACHE) continue;
     const rowVars = new Set([...fv(r), u]);
-    const reads = all.filter((e) => costly(e) && !taken.has(e) && fv(e).has(u) && [...fv(e)].every((x) => rowVars.has(x)));
+    const reads = all.filter(
+      (e) => costly(e) && !taken.has(e) && fv(e).has(u) && [...fv(e)].every((x) => rowVars.has(x)),
+    );
     if (!reads.length) continue;
     const inRow = new Set([...fv(r), v]);
     const visited = new Set<Expr>();

@@ -44,7 +44,9 @@ export function broadcastShapes(a: Shape, b: Shape): number[] | undefined {
 /** Normalises a possibly negative axis; throws naming `op` when out of range. */
 export function normAxis(axis: number, ndim: number, op: string): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
-    throw new ShapeError(`${op}: axis ${show(axis)} is out of range for a tensor of rank ${ndim} (expected -${ndim} <= axis < ${ndim})`);
+    throw new ShapeError(
+      `${op}: axis ${show(axis)} is out of range for a tensor of rank ${ndim} (expected -${ndim} <= axis < ${ndim})`,
+    );
   }
   return axis < 0 ? axis + ndim : axis;
 }

@@ -39,15 +39,19 @@ export function loopVar(id: number, size: number): LoopVar {
 }
 
 export const num = (v: number): Idx => intern({ kind: 'num', value: v, key: String(v) });
-export const idxVar = (x: LoopVar): Idx => intern({ kind: 'var', variable: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
+export const idxVar = (x: LoopVar): Idx =>
+  intern({ kind: 'var', variable: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
 
 /** Inclusive [min, max] of an expression over its variables' ranges. */
 export function range(e: Idx): [number, number] {
   switch (e.kind) {
-    case 'num': return [e.value, e.value];
-    case 'var': return [0, Math.max(0, e.variable.size - 1)];
+    case 'num':
+      return [e.value, e.value];
+    case 'var':
+      return [0, Math.max(0, e.variable.size - 1)];
     case 'add': {
-      let lo = 0, hi = 0;
+      let lo = 0,
+        hi = 0;
       for (const t of e.terms) {
         const [a, b] = range(t);
         lo += a;
@@ -65,7 +69,8 @@ export function range(e: Idx): [number, number] {
     }
     case 'mod': {
       const [a, b] = range(e.operand);
-      if (a >= 0 && b < e.constant && Math.floor(a / e.constant) === Math.floor(b / e.constant)) return [a % e.constant, b % e.constant];
+      if (a >= 0 && b < e.constant && Math.floor(a / e.constant) === Math.floor(b / e.constant))
+        return [a % e.constant, b % e.constant];
       return [0, e.constant - 1];
     }
   }
@@ -99,8 +104,11 @@ function build(atoms: Map<Idx, number>, c: number): Idx {
     return build(atoms, c + y.c * mm);
   }
   const terms: Idx[] = [];
-  const sorted = [...atoms.entries()].filter(([, m]) => m !== 0).sort((a, b) => (a[0].key < b[0].key ? -1 : a[0].key > b[0].key ? 1 : 0));
-  for (const [a, m] of sorted) terms.push(m === 1 ? a : intern({ kind: 'mul', operand: a, constant: m, key: `${a.key}*${m}` }));
+  const sorted = [...atoms.entries()]
+    .filter(([, m]) => m !== 0)
+    .sort((a, b) => (a[0].key < b[0].key ? -1 : a[0].key > b[0].key ? 1 : 0));
+  for (const [a, m] of sorted)
+    terms.push(m === 1 ? a : intern({ kind: 'mul', operand: a, constant: m, key: `${a.key}*${m}` }));
   if (c !== 0) terms.push(num(c));
   if (terms.length === 0) return num(0);
   if (terms.length === 1) return terms[0];
@@ -191,10 +199,16 @@ export function mod(x: Idx, c: number): Idx {
 /** Variables an index expression depends on. */
 export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
   switch (e.kind) {
-    case 'num': break;
-    case 'var': out.add(e.variable); break;
-    case 'add': e.terms.forEach((t) => idxVars(t, out)); break;
-    default: idxVars(e.operand, out);
+    case 'num':
+      break;
+    case 'var':
+      out.add(e.variable);
+      break;
+    case 'add':
+      e.terms.forEach((t) => idxVars(t, out));
+      break;
+    default:
+      idxVars(e.operand, out);
   }
   return out;
 }
@@ -202,12 +216,18 @@ export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
 /** `e` with loop variable `from` replaced by `to`, re-simplified (so equal results are the same object). */
 export function substitute(e: Idx, from: LoopVar, to: LoopVar): Idx {
   switch (e.kind) {
-    case 'num': return e;
-    case 'var': return e.variable.id === from.id && e.variable.size === from.size ? idxVar(to) : e;
-    case 'add': return add(...e.terms.map((t) => substitute(t, from, to)));
-    case 'mul': return mul(substitute(e.operand, from, to), e.constant);
-    case 'div': return div(substitute(e.operand, from, to), e.constant);
-    case 'mod': return mod(substitute(e.operand, from, to), e.constant);
+    case 'num':
+      return e;
+    case 'var':
+      return e.variable.id === from.id && e.variable.size === from.size ? idxVar(to) : e;
+    case 'add':
+      return add(...e.terms.map((t) => substitute(t, from, to)));
+    case 'mul':
+      return mul(substitute(e.operand, from, to), e.constant);
+    case 'div':
+      return div(substitute(e.operand, from, to), e.constant);
+    case 'mod':
+      return mod(substitute(e.operand, from, to), e.constant);
   }
 }
 
@@ -236,11 +256,17 @@ export function unflatten(flat: Idx, shape: readonly number[]): Idx[] {
 /** Renders an index expression with `name(var)` for variables (JS and GLSL-safe integer math). */
 export function renderIdx(e: Idx, name: (x: LoopVar) => string): string {
   switch (e.kind) {
-    case 'num': return e.value < 0 ? `(${e.value})` : String(e.value);
-    case 'var': return name(e.variable);
-    case 'add': return `(${e.terms.map((t) => renderIdx(t, name)).join(' + ')})`;
-    case 'mul': return `${renderIdx(e.operand, name)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
-    case 'div': return `Math.floor(${renderIdx(e.operand, name)} / ${e.constant})`;
-    case 'mod': return `(${renderIdx(e.operand, name)} % ${e.constant})`;
+    case 'num':
+      return e.value < 0 ? `(${e.value})` : String(e.value);
+    case 'var':
+      return name(e.variable);
+    case 'add':
+      return `(${e.terms.map((t) => renderIdx(t, name)).join(' + ')})`;
+    case 'mul':
+      return `${renderIdx(e.operand, name)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
+    case 'div':
+      return `Math.floor(${renderIdx(e.operand, name)} / ${e.constant})`;
+    case 'mod':
+      return `(${renderIdx(e.operand, name)} % ${e.constant})`;
   }
 }

@@ -30,7 +30,8 @@ export function verifyGraph(g: Graph): void {
     seen.add(n);
     if (!isOp(n.op)) throw new GraphError(`${where(n, i)}: unknown op`);
     const def = OPS[n.op];
-    if (def.kind === 'leaf' && n.op === 'param') throw new GraphError(`${where(n, i)}: a param node among the body nodes`);
+    if (def.kind === 'leaf' && n.op === 'param')
+      throw new GraphError(`${where(n, i)}: a param node among the body nodes`);
     if (def.arity >= 0 && n.inputs.length !== def.arity) {
       throw new GraphError(`${where(n, i)}: expected ${def.arity} operand(s), got ${n.inputs.length}`);
     }
@@ -38,14 +39,19 @@ export function verifyGraph(g: Graph): void {
       if (!defined.has(v)) {
         const later = g.nodes.indexOf(v.node);
         throw new GraphError(
-          later >= i ? `${where(n, i)}: operand ${k} is defined later, by node ${later} (${v.node.op}): a cycle or bad order`
+          later >= i
+            ? `${where(n, i)}: operand ${k} is defined later, by node ${later} (${v.node.op}): a cycle or bad order`
             : `${where(n, i)}: operand ${k} (${v.node.op}) is not defined in this graph (dangling reference)`,
         );
       }
     });
     let types;
     try {
-      types = def.infer(n.inputs.map((v) => v.type), n.attrs, n.body);
+      types = def.infer(
+        n.inputs.map((v) => v.type),
+        n.attrs,
+        n.body,
+      );
     } catch (e) {
       throw new GraphError(`${where(n, i)}: ${(e as Error).message}`);
     }

@@ -39,7 +39,21 @@
  *  and sum) stays in the kernel: the code generator hoists it out of the
  *  inner loop, so a row kernel runs its reductions in sequence.
  */
-import { type BackendLimits, type Expr, exprArgs, freeVars, type Graph, type LoopVar, type Node, OPS, TRANSCENDENTAL_OPS, isOp, rowCaches, sizeOf, sym } from '../ir';
+import {
+  type BackendLimits,
+  type Expr,
+  exprArgs,
+  freeVars,
+  type Graph,
+  type LoopVar,
+  type Node,
+  OPS,
+  TRANSCENDENTAL_OPS,
+  isOp,
+  rowCaches,
+  sizeOf,
+  sym,
+} from '../ir';
 import { KernelLowering } from './lower-expr';
 
 const { idxVar } = sym;
@@ -93,11 +107,12 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
 /** Rule 4: in reverse order, find the kernels each node's value flows into. */
 function proposeRoots(g: Graph, roots: Set<Node>): void {
   const consumers = new Map<Node, Node[]>();
-  for (const n of g.nodes) for (const v of n.inputs) {
-    const list = consumers.get(v.node);
-    if (list) list.push(n);
-    else consumers.set(v.node, [n]);
-  }
+  for (const n of g.nodes)
+    for (const v of n.inputs) {
+      const list = consumers.get(v.node);
+      if (list) list.push(n);
+      else consumers.set(v.node, [n]);
+    }
   const kernelsOf = new Map<Node, Set<Node>>();
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i];
@@ -150,7 +165,8 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     const fv = freeVars(r, memo);
     for (let k = chain.length - 1; k >= 0; k--) {
       const outer = chain[k];
-      if (outer.kind === 'reduce' && outer.vars.some((x) => fv.has(x))) return [...enclosingLoops(outer, chain.slice(0, k)), ...outer.vars];
+      if (outer.kind === 'reduce' && outer.vars.some((x) => fv.has(x)))
+        return [...enclosingLoops(outer, chain.slice(0, k)), ...outer.vars];
     }
     let deepest = -1;
     for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
@@ -172,7 +188,8 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
       if (n && n !== root && limits.multiReduceKernels && recomputed(e, enclosing)) out.add(n);
       // Read through a many-to-one view (the gradient of a 2x2 max-pool reads each pooled value at
       // four positions), a reduction runs more often than it has elements: store it once instead.
-      if (n && n !== root && reduceLength(e) >= MIN_STORED_REDUCTION && runs(e, enclosing) > sizeOf(n.types[0].shape)) out.add(n);
+      if (n && n !== root && reduceLength(e) >= MIN_STORED_REDUCTION && runs(e, enclosing) > sizeOf(n.types[0].shape))
+        out.add(n);
       // A sizeable matmul read inside another reduction would lose its tiled loop: store it.
       if (n && n !== root && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= 256) out.add(n);
     } else if (e.kind === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {
@@ -196,7 +213,13 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
   // row sum and by the output): computing it once into a buffer beats computing it twice, unless
   // the code generator keeps the row's values for the output loop (a row cache) anyway.
   const caches = limits.rowCache ? rowCaches(vars, [expr]) : [];
-  const evaluations = caches.length ? evaluationsWithout(expr, caches.map((c) => c.read), lowering) : lowering.evaluations;
+  const evaluations = caches.length
+    ? evaluationsWithout(
+        expr,
+        caches.map((c) => c.read),
+        lowering,
+      )
+    : lowering.evaluations;
   for (const [n, count] of evaluations) if (count > 1 && n !== root && TRANSCENDENTAL_OPS.has(n.op)) out.add(n);
   if (!limits.multiReduceKernels) {
     const broadcast = (r: Expr) => {
@@ -251,7 +274,15 @@ function widestProducer(root: Node, lowering: KernelLowering): Node | undefined 
   let best: Node | undefined;
   let bestCount = 1;
   for (const [n, s] of reads) {
-    if (n === root || lowering.materialised(n) || VIEW_OPS.has(n.op) || CHEAP.has(n.op) || !isOp(n.op) || OPS[n.op].kind === 'leaf') continue;
+    if (
+      n === root ||
+      lowering.materialised(n) ||
+      VIEW_OPS.has(n.op) ||
+      CHEAP.has(n.op) ||
+      !isOp(n.op) ||
+      OPS[n.op].kind === 'leaf'
+    )
+      continue;
     if (s.size > bestCount) {
       best = n;
       bestCount = s.size;

@@ -5,7 +5,18 @@
  * reductions and `dot` open loops over fresh variables; nodes that are
  * materialised elsewhere become loads from their buffer.
  */
-import { ExprBuilder, type Expr, type ExprOp, type Node, type Value, OPS, isOp, sym, type Idx, type LoopVar } from '../ir';
+import {
+  ExprBuilder,
+  type Expr,
+  type ExprOp,
+  type Node,
+  type Value,
+  OPS,
+  isOp,
+  sym,
+  type Idx,
+  type LoopVar,
+} from '../ir';
 
 const { num, idxVar, add, mul, flatIndex, unflatten, range, loopVar } = sym;
 
@@ -81,11 +92,16 @@ export class KernelLowering {
     if (!this.ops.includes(node.op)) this.ops.push(node.op);
     this.evaluations.set(node, (this.evaluations.get(node) ?? 0) + 1);
     const a = node.attrs;
-    const inAt = (i: number, ix: readonly Idx[]) => this.at(node.inputs[i], node.inputs[i].shape.length === 0 ? [] : ix);
+    const inAt = (i: number, ix: readonly Idx[]) =>
+      this.at(node.inputs[i], node.inputs[i].shape.length === 0 ? [] : ix);
     if (!isOp(node.op)) throw new Error(`lower: unknown op ${node.op}`);
     const kind = OPS[node.op].kind;
     if (kind === 'unary' || kind === 'binary' || kind === 'compare' || kind === 'ternary') {
-      const e = b.op(node.op as ExprOp, node.inputs.map((_, i) => inAt(i, idx)), dtype);
+      const e = b.op(
+        node.op as ExprOp,
+        node.inputs.map((_, i) => inAt(i, idx)),
+        dtype,
+      );
       this.nodeOf.set(e, node);
       return e;
     }
@@ -161,12 +177,18 @@ export class KernelLowering {
       }
       case 'expand': {
         const x = node.inputs[0];
-        return this.at(x, x.shape.map((d, i) => (d === 1 ? num(0) : idx[i])));
+        return this.at(
+          x,
+          x.shape.map((d, i) => (d === 1 ? num(0) : idx[i])),
+        );
       }
       case 'slice': {
         const starts = a.starts as number[];
         const steps = a.steps as number[];
-        return this.at(node.inputs[0], idx.map((ix, d) => add(num(starts[d]), mul(ix, steps[d]))));
+        return this.at(
+          node.inputs[0],
+          idx.map((ix, d) => add(num(starts[d]), mul(ix, steps[d]))),
+        );
       }
       case 'pad': {
         const x = node.inputs[0];
@@ -192,12 +214,20 @@ export class KernelLowering {
           offsets.push(off);
           off += x.shape[axis];
         }
-        const piece = (i: number) => this.at(node.inputs[i], idx.map((ix, d) => (d === axis ? add(ix, num(-offsets[i])) : ix)));
+        const piece = (i: number) =>
+          this.at(
+            node.inputs[i],
+            idx.map((ix, d) => (d === axis ? add(ix, num(-offsets[i])) : ix)),
+          );
         let e = piece(node.inputs.length - 1);
         const [lo] = range(idx[axis]);
         for (let i = node.inputs.length - 2; i >= 0; i--) {
           if (lo >= offsets[i + 1]) continue;
-          e = b.op('where', [b.op('lt', [b.index(idx[axis]), b.lit(offsets[i + 1], 'i32')], 'bool'), piece(i), e], dtype);
+          e = b.op(
+            'where',
+            [b.op('lt', [b.index(idx[axis]), b.lit(offsets[i + 1], 'i32')], 'bool'), piece(i), e],
+            dtype,
+          );
         }
         return e;
       }

@@ -40,7 +40,8 @@ export function schedule(fused: FusionResult, opts: ScheduleOptions = {}): Kerne
     return id;
   };
   g.params.forEach((p, i) => addBuffer(p, 'input', i));
-  for (const n of g.nodes) if (n.op === 'buffer' && !bufferOfNode.has(n)) addBuffer(n, 'capture', captures.push(n.data) - 1);
+  for (const n of g.nodes)
+    if (n.op === 'buffer' && !bufferOfNode.has(n)) addBuffer(n, 'capture', captures.push(n.data) - 1);
 
   const consts = constNodes(g);
   const scalarOfNode = new Map<Node, number>();
@@ -96,7 +97,12 @@ export function schedule(fused: FusionResult, opts: ScheduleOptions = {}): Kerne
  * reads it only at the element it writes (p - lr * g), which a loop backend
  * may do in place.
  */
-function assignDonations(buffers: PlanBuffer[], kernels: readonly Kernel[], donated: ReadonlySet<number>, inPlaceWithinKernel: boolean): void {
+function assignDonations(
+  buffers: PlanBuffer[],
+  kernels: readonly Kernel[],
+  donated: ReadonlySet<number>,
+  inPlaceWithinKernel: boolean,
+): void {
   const lastRead = new Map<number, number>();
   kernels.forEach((k, i) => k.inputs.forEach((b) => lastRead.set(b, i)));
   const free = buffers.filter((b) => b.role === 'input' && donated.has(b.source!));
@@ -135,7 +141,12 @@ function readsOnlyAt(e: Expr, slot: number, at: Idx): boolean {
 }
 
 /** Storage slots: a kernel's temporary output may take the slot of a dead temporary of equal dtype and size. */
-function assignSlots(buffers: PlanBuffer[], kernels: readonly Kernel[], frees: readonly number[][], reuse: boolean): void {
+function assignSlots(
+  buffers: PlanBuffer[],
+  kernels: readonly Kernel[],
+  frees: readonly number[][],
+  reuse: boolean,
+): void {
   let next = 0;
   const pool = new Map<string, number[]>();
   kernels.forEach((k, i) => {

@@ -52,7 +52,9 @@ function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
       if (x[0].node.op === 'permute') {
         const inner = x[0].node.attrs.perm as number[];
         const composed = perm.map((p) => inner[p]);
-        return composed.every((p, i) => p === i) ? x[0].node.inputs[0] : emit('permute', [x[0].node.inputs[0]], { perm: composed });
+        return composed.every((p, i) => p === i)
+          ? x[0].node.inputs[0]
+          : emit('permute', [x[0].node.inputs[0]], { perm: composed });
       }
       return undefined;
     }
@@ -61,7 +63,9 @@ function simplifyNode(n: Node, x: readonly Value[]): Value | undefined {
     case 'slice': {
       const starts = n.attrs.starts as number[];
       const steps = n.attrs.steps as number[];
-      return shapesEqual(x[0].shape, out.shape) && starts.every((s) => s === 0) && steps.every((s) => s === 1) ? x[0] : undefined;
+      return shapesEqual(x[0].shape, out.shape) && starts.every((s) => s === 0) && steps.every((s) => s === 1)
+        ? x[0]
+        : undefined;
     }
     case 'pad':
       return (n.attrs.pads as number[][]).every(([a, b]) => a === 0 && b === 0) ? x[0] : undefined;
@@ -85,7 +89,9 @@ export function simplify(g: Graph): Graph {
       return h && relu !== n ? h : v;
     });
     const simplified = simplifyNode(n, ins);
-    const out = simplified ?? (ins.every((v, i) => v === inputs[i]) ? undefined : makeNode(n.op, ins, n.attrs, n.body, n.data).out);
+    const out =
+      simplified ??
+      (ins.every((v, i) => v === inputs[i]) ? undefined : makeNode(n.op, ins, n.attrs, n.body, n.data).out);
     if (reluOfMask.size && [...reluOfMask.values()].includes(n)) {
       const h = out ?? n.out;
       maskFromOutput.set(n, emit('gt', [h, n.inputs[2]]));
@@ -100,7 +106,14 @@ function reluMasks(g: Graph): Map<Node, Node> {
   for (const n of g.nodes) {
     if (n.op !== 'where') continue;
     const [m, x, z] = n.inputs;
-    if (m.node.op === 'gt' && m.node.inputs[0] === x && isConst(m.node.inputs[1], 0) && isConst(z, 0) && z.shape.length === 0 && m.node.inputs[1].shape.length === 0) {
+    if (
+      m.node.op === 'gt' &&
+      m.node.inputs[0] === x &&
+      isConst(m.node.inputs[1], 0) &&
+      isConst(z, 0) &&
+      z.shape.length === 0 &&
+      m.node.inputs[1].shape.length === 0
+    ) {
       out.set(m.node, n);
     }
   }

@@ -35,7 +35,8 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Sums a cotangent of `shape` down to `target` (same shape, or 0-d). */
 export function unbroadcast(g: Value, target: Shape): Value {
-  if (target.length === 0 && g.shape.length > 0) return emit('sum', [g], { axes: range(g.shape.length), keepdims: false });
+  if (target.length === 0 && g.shape.length > 0)
+    return emit('sum', [g], { axes: range(g.shape.length), keepdims: false });
   return g;
 }
 
@@ -64,7 +65,11 @@ function sliceVjp({ node, x, g }: VjpArgs): Value {
     if (n === 0) return zerosLike(xs);
     if (step < 0) {
       // Reverse this axis so the step is positive from the lowest index read.
-      cur = emit('slice', [cur], { starts: cur.shape.map((_, i) => (i === ax ? n - 1 : 0)), steps: cur.shape.map((_, i) => (i === ax ? -1 : 1)), shape: [...cur.shape] });
+      cur = emit('slice', [cur], {
+        starts: cur.shape.map((_, i) => (i === ax ? n - 1 : 0)),
+        steps: cur.shape.map((_, i) => (i === ax ? -1 : 1)),
+        shape: [...cur.shape],
+      });
       start = start + (n - 1) * step;
     }
     const s = Math.abs(step);
@@ -80,7 +85,8 @@ function sliceVjp({ node, x, g }: VjpArgs): Value {
       cur = emit('slice', [t], { starts: keep.map(() => 0), steps: keep.map(() => 1), shape: keep });
     }
     const after = xs[ax] - start - cur.shape[ax];
-    if (start > 0 || after > 0) cur = emit('pad', [cur], { pads: cur.shape.map((_, i) => (i === ax ? [start, after] : [0, 0])), value: 0 });
+    if (start > 0 || after > 0)
+      cur = emit('pad', [cur], { pads: cur.shape.map((_, i) => (i === ax ? [start, after] : [0, 0])), value: 0 });
   }
   return cur;
 }
@@ -169,7 +175,11 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
   ne: () => [null, null],
   where: ({ x: [c, a, b], g }) => {
     const z = f(0);
-    return [null, unbroadcast(broadcastTo(where(c, g, z), g.shape), a.shape), unbroadcast(broadcastTo(where(c, z, g), g.shape), b.shape)];
+    return [
+      null,
+      unbroadcast(broadcastTo(where(c, g, z), g.shape), a.shape),
+      unbroadcast(broadcastTo(where(c, z, g), g.shape), b.shape),
+    ];
   },
   sum: ({ node, x, g }) => [reduceKeep(node, g, x[0].shape)],
   max: ({ node, x, y, g }) => {

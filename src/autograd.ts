@@ -38,13 +38,21 @@ interface Traced {
 function normArgnums(argnums: number | number[] | undefined, nargs: number, what: string): number[] {
   const list = argnums === undefined ? [0] : typeof argnums === 'number' ? [argnums] : argnums;
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0 || a >= nargs) throw new LazygradError(`${what}: argnum ${a} is out of range for ${nargs} argument(s)`);
+    if (!Number.isInteger(a) || a < 0 || a >= nargs)
+      throw new LazygradError(`${what}: argnum ${a} is out of range for ${nargs} argument(s)`);
   }
   return list;
 }
 
 /** Traces `f` over parameters standing for every tensor leaf of `args`. */
-function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux: boolean, needScalar: boolean): Traced {
+function traceFn(
+  f: Fn,
+  args: unknown[],
+  argnums: number[],
+  what: string,
+  hasAux: boolean,
+  needScalar: boolean,
+): Traced {
   const primals: Value[] = [];
   const params: Node[] = [];
   const wrt: number[] = [];
@@ -66,13 +74,19 @@ function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux
       const differentiated = argnums.includes(ai) && (leaf._v.dtype === 'f32' || what !== 'vjp');
       positions.push(differentiated ? k : null);
       if (differentiated) {
-        if (leaf._v.dtype !== 'f32') throw new DTypeError(`${what}: cannot differentiate with respect to argument ${ai}, a ${leaf.dtype}${fmtShape(leaf.shape)} tensor (only float32)`);
+        if (leaf._v.dtype !== 'f32')
+          throw new DTypeError(
+            `${what}: cannot differentiate with respect to argument ${ai}, a ${leaf.dtype}${fmtShape(leaf.shape)} tensor (only float32)`,
+          );
         wrt.push(k);
       }
       return new Tensor(p.out);
     });
     if (argnums.includes(ai)) {
-      if (!positions.some((k) => k !== null)) throw new LazygradError(`${what}: argument ${ai} is not a tensor or pytree of tensors (got ${typeof arg}); pass it as a tensor to differentiate it`);
+      if (!positions.some((k) => k !== null))
+        throw new LazygradError(
+          `${what}: argument ${ai} is not a tensor or pytree of tensors (got ${typeof arg}); pass it as a tensor to differentiate it`,
+        );
       argLeaves.push({ index: ai, def, leafPositions: positions });
     }
     return unflattenTree(def, newLeaves);
@@ -81,7 +95,8 @@ function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux
   let aux: Traced['aux'];
   let auxLeaves: Value[] = [];
   if (hasAux) {
-    if (!Array.isArray(result) || result.length !== 2) throw new LazygradError(`${what}: with hasAux the function must return [output, aux]`);
+    if (!Array.isArray(result) || result.length !== 2)
+      throw new LazygradError(`${what}: with hasAux the function must return [output, aux]`);
     const fa = flattenTree(result[1]);
     auxLeaves = fa.leaves.map((l) => {
       if (!(l instanceof Tensor)) throw new LazygradError(`${what}: aux must be a pytree of tensors`);
@@ -96,9 +111,13 @@ function traceFn(f: Fn, args: unknown[], argnums: number[], what: string, hasAux
     return l._v;
   });
   if (needScalar) {
-    if (outLeaves.length !== 1 || fo.def.kind !== 'leaf') throw new LazygradError(`${what}: the function must return one scalar tensor`);
+    if (outLeaves.length !== 1 || fo.def.kind !== 'leaf')
+      throw new LazygradError(`${what}: the function must return one scalar tensor`);
     const o = outLeaves[0];
-    if (o.shape.reduce((a, b) => a * b, 1) !== 1) throw new LazygradError(`${what}: the output has shape ${fmtShape(o.shape)}; grad needs a scalar output (use vjp for other shapes)`);
+    if (o.shape.reduce((a, b) => a * b, 1) !== 1)
+      throw new LazygradError(
+        `${what}: the output has shape ${fmtShape(o.shape)}; grad needs a scalar output (use vjp for other shapes)`,
+      );
     if (o.dtype !== 'f32') throw new DTypeError(`${what}: the output must be float32, got ${toPublic(o.dtype)}`);
   }
   const { body, lifted } = makeBody(f.name || 'anonymous', params, [...outLeaves, ...auxLeaves]);
@@ -121,7 +140,10 @@ function gradTrees(t: Traced, argnums: readonly number[], grads: Value[]): unkno
   t.wrt.forEach((k, i) => byPrimal.set(k, grads[i]));
   return argnums.map((ai) => {
     const { def, leafPositions } = t.argLeaves.find((a) => a.index === ai)!;
-    return unflattenTree(def, leafPositions.map((k) => (k === null ? null : new Tensor(byPrimal.get(k)!))));
+    return unflattenTree(
+      def,
+      leafPositions.map((k) => (k === null ? null : new Tensor(byPrimal.get(k)!))),
+    );
   });
 }
 
@@ -142,7 +164,10 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
     const g = Array.isArray(opts.argnums) ? trees : trees[0];
     const value = new Tensor(outs[0]);
     if (t.aux) {
-      const aux = unflattenTree(t.aux.def, outs.slice(1).map((v) => new Tensor(v)));
+      const aux = unflattenTree(
+        t.aux.def,
+        outs.slice(1).map((v) => new Tensor(v)),
+      );
       return [[value, aux], g];
     }
     return [value, g];
@@ -151,22 +176,36 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
 
 /** `vjp(f, ...primals)` -> `[out, vjpFn]`; `vjpFn(ct)` returns one cotangent per primal. */
 export function vjp(f: Fn, ...primals: unknown[]): [unknown, (ct: unknown) => unknown[]] {
-  const argnums = primals.map((_, i) => i).filter((i) => flattenTree(primals[i]).leaves.some((l) => l instanceof Tensor && l._v.dtype === 'f32'));
+  const argnums = primals
+    .map((_, i) => i)
+    .filter((i) => flattenTree(primals[i]).leaves.some((l) => l instanceof Tensor && l._v.dtype === 'f32'));
   const t = traceFn(f, primals, argnums, 'vjp', false, false);
   // Forward values now: a vjp node with zero cotangents would be wasteful, so re-emit the body instead.
   const zero = t.outLeaves.map((o) => broadcastValue(constant(0, o.dtype), o.shape));
   const forward = applyVjp({ ...t, wrt: [] }, zero).outs;
-  const out = unflattenTree(t.outDef, forward.map((v) => new Tensor(v)));
+  const out = unflattenTree(
+    t.outDef,
+    forward.map((v) => new Tensor(v)),
+  );
   const vjpFn = (ct: unknown): unknown[] => {
     const fc = flattenTree(ct);
-    if (fc.leaves.length !== t.outLeaves.length) throw new LazygradError(`vjpFn: expected ${t.outLeaves.length} cotangent tensor(s) matching the outputs, got ${fc.leaves.length}`);
+    if (fc.leaves.length !== t.outLeaves.length)
+      throw new LazygradError(
+        `vjpFn: expected ${t.outLeaves.length} cotangent tensor(s) matching the outputs, got ${fc.leaves.length}`,
+      );
     const cts = fc.leaves.map((c, i) => {
       const o = t.outLeaves[i];
       const tc = c instanceof Tensor ? c : typeof c === 'number' ? new Tensor(constant(c, o.dtype)) : undefined;
       if (!tc) throw new LazygradError('vjpFn: cotangents must be tensors');
       tc._check('vjpFn');
-      if (tc.shape.length && tc.shape.join() !== o.shape.join()) throw new LazygradError(`vjpFn: cotangent ${i} has shape ${fmtShape(tc.shape)}, the output has ${fmtShape(o.shape)}`);
-      const v = tc._v.dtype === o.dtype ? tc._v : tc.cast(o.dtype === 'f32' ? 'float32' : o.dtype === 'i32' ? 'int32' : 'bool')._v;
+      if (tc.shape.length && tc.shape.join() !== o.shape.join())
+        throw new LazygradError(
+          `vjpFn: cotangent ${i} has shape ${fmtShape(tc.shape)}, the output has ${fmtShape(o.shape)}`,
+        );
+      const v =
+        tc._v.dtype === o.dtype
+          ? tc._v
+          : tc.cast(o.dtype === 'f32' ? 'float32' : o.dtype === 'i32' ? 'int32' : 'bool')._v;
       return broadcastValue(v, o.shape);
     });
     const trees = gradTrees(t, argnums, applyVjp(t, cts).grads);
@@ -188,10 +227,15 @@ export interface CheckGradOptions {
  * Compares the pass's gradients (current backend) with float64 central
  * differences computed on the JS backend in float64 mode.
  */
-export function checkGrad(f: (...args: Tensor[]) => Tensor, args: Tensor[], opts: CheckGradOptions = {}): { ok: boolean; maxAbsError: number; maxRelError: number } {
+export function checkGrad(
+  f: (...args: Tensor[]) => Tensor,
+  args: Tensor[],
+  opts: CheckGradOptions = {},
+): { ok: boolean; maxAbsError: number; maxRelError: number } {
   const { eps = 1e-3, rtol = 1e-3, atol = 1e-5 } = opts;
   if (typeof f !== 'function') throw new LazygradError('checkGrad: f must be a function returning a scalar tensor');
-  if (!Array.isArray(args) || args.length === 0 || !args.every((a) => a instanceof Tensor)) throw new LazygradError('checkGrad: args must be a non-empty array of tensors');
+  if (!Array.isArray(args) || args.length === 0 || !args.every((a) => a instanceof Tensor))
+    throw new LazygradError('checkGrad: args must be a non-empty array of tensors');
   const argnums = args.map((_, i) => i).filter((i) => args[i]._dtype === 'f32');
   const analytic = (grad(f, { argnums }) as (...a: Tensor[]) => Tensor[])(...args).map((g) => g.dataSync());
   const base = args.map((a) => Float64Array.from(a.dataSync()));
@@ -208,7 +252,8 @@ export function checkGrad(f: (...args: Tensor[]) => Tensor, args: Tensor[], opts
         return fromValues(vals, args[j].shape, args[j]._dtype);
       });
       const out = f(...xs);
-      if (!(out instanceof Tensor) || out.size !== 1) throw new LazygradError('checkGrad: f must return a scalar tensor');
+      if (!(out instanceof Tensor) || out.size !== 1)
+        throw new LazygradError('checkGrad: f must return a scalar tensor');
       return out.dataSync()[0];
     };
     argnums.forEach((ai, gi) => {

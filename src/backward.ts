@@ -15,16 +15,24 @@ export function backward(loss: Tensor, cotangent?: TensorLike): void {
   if (loss._dtype !== 'f32') throw new LazygradError(`backward: the output must be float32, got ${loss.dtype}`);
   let ct;
   if (cotangent === undefined) {
-    if (loss.size !== 1) throw new LazygradError(`backward: output of shape ${fmtShape(loss.shape)} is not a scalar; pass a cotangent of that shape`);
+    if (loss.size !== 1)
+      throw new LazygradError(
+        `backward: output of shape ${fmtShape(loss.shape)} is not a scalar; pass a cotangent of that shape`,
+      );
     ct = broadcastValue(constant(1, 'f32'), loss.shape);
   } else {
     const c = toTensor(cotangent, 'f32', 'backward');
-    if (c.shape.join() !== loss.shape.join()) throw new LazygradError(`backward: cotangent shape ${fmtShape(c.shape)} differs from the output shape ${fmtShape(loss.shape)}`);
+    if (c.shape.join() !== loss.shape.join())
+      throw new LazygradError(
+        `backward: cotangent shape ${fmtShape(c.shape)} differs from the output shape ${fmtShape(loss.shape)}`,
+      );
     ct = broadcastValue(c.cast('float32')._v, loss.shape);
   }
   const reached = graphFrom('backward', [], [loss._gv], true).nodes;
   if (reached.some((n) => n.op === 'param')) {
-    throw new LazygradError('backward: this tensor depends on values being traced (inside jit or grad); use grad or valueAndGrad there instead');
+    throw new LazygradError(
+      'backward: this tensor depends on values being traced (inside jit or grad); use grad or valueAndGrad there instead',
+    );
   }
   const leaves: Node[] = reached.filter((n) => gradLeafTensor(n)?.requiresGrad);
   if (!leaves.length) throw new LazygradError('backward: no tensor with requiresGrad: true is reachable');

@@ -26,8 +26,16 @@ program
   .option('--batch-size <n>', 'batch size', positiveInt)
   .option('--seed <n>', 'random seed', Number)
   .action((o) => {
-    if (o.model !== 'mlp' && o.model !== 'cnn') throw new InvalidArgumentError(`--model must be mlp or cnn, got ${o.model}`);
-    runDemo({ model: o.model, backend: o.backend, fusion: o.fusion, epochs: o.epochs, batchSize: o.batchSize, seed: o.seed });
+    if (o.model !== 'mlp' && o.model !== 'cnn')
+      throw new InvalidArgumentError(`--model must be mlp or cnn, got ${o.model}`);
+    runDemo({
+      model: o.model,
+      backend: o.backend,
+      fusion: o.fusion,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      seed: o.seed,
+    });
   });
 
 const STAGES = ['traced', 'grad', 'optimized', 'fused', 'kernels'];
@@ -53,7 +61,8 @@ program
     const low = jit(p.fn, { fusion: o.fusion }).lower(...p.args());
     if (o.format === 'text') console.log(low.ir(o.stage as Stage));
     else if (o.format === 'dot') console.log(low.dot(o.stage as Stage));
-    else if (o.format === 'svg') console.log(execFileSync('dot', ['-Tsvg'], { input: low.dot(o.stage as Stage) }).toString());
+    else if (o.format === 'svg')
+      console.log(execFileSync('dot', ['-Tsvg'], { input: low.dot(o.stage as Stage) }).toString());
     else throw new InvalidArgumentError('--format must be text, dot or svg');
   });
 
@@ -71,7 +80,10 @@ program
     for (const fusion of [true, false]) {
       const f = jit(p.fn, { fusion });
       const stats = f.lower(...args).stats();
-      const read = (r: unknown) => JSON.stringify(r, (_k, v) => (v && typeof v === 'object' && 'dataSync' in v ? (v as { dataSync(): unknown }).dataSync() && 0 : v));
+      const read = (r: unknown) =>
+        JSON.stringify(r, (_k, v) =>
+          v && typeof v === 'object' && 'dataSync' in v ? (v as { dataSync(): unknown }).dataSync() && 0 : v,
+        );
       read(f(...(args as never[])));
       const times: number[] = [];
       for (let i = 0; i < o.runs; i++) {
@@ -81,7 +93,9 @@ program
       }
       times.sort((a, b) => a - b);
       const ms = times[Math.floor(times.length / 2)];
-      console.log(`  ${fusion ? 'fused  ' : 'unfused'}  kernels ${String(stats.kernels).padStart(3)}  planned bytes ${String(stats.bytes).padStart(10)}  median ${ms.toFixed(2)} ms`);
+      console.log(
+        `  ${fusion ? 'fused  ' : 'unfused'}  kernels ${String(stats.kernels).padStart(3)}  planned bytes ${String(stats.bytes).padStart(10)}  median ${ms.toFixed(2)} ms`,
+      );
     }
   });
 

@@ -10,7 +10,20 @@ import { join } from 'node:path';
 import type { Expr, Graph, KernelPlan, Node } from '../ir';
 import { byteSize, graphToDot, printGraph } from '../ir';
 import type { Backend, CompiledPlan, DeviceBuffer, KernelTiming } from '../backends/backend';
-import { PassManager, autodiff, constNodes, cse, dce, fuse, schedule, simplify, structuralKey, typecheck, type FusionResult, peakBytes } from '../passes';
+import {
+  PassManager,
+  autodiff,
+  constNodes,
+  cse,
+  dce,
+  fuse,
+  schedule,
+  simplify,
+  structuralKey,
+  typecheck,
+  type FusionResult,
+  peakBytes,
+} from '../passes';
 import { settings } from './settings';
 
 export const passManager = new PassManager()
@@ -85,7 +98,11 @@ function buildProgram(g: Graph, opts: CompileOptions): Program {
     },
   });
   const fused = fuse(optimized, { fusion: opts.fusion, limits: opts.backend.limits });
-  const plan = schedule(fused, { reuse: opts.reuse ?? true, donated: opts.donated, inPlaceWithinKernel: opts.backend.limits.inPlaceWithinKernel });
+  const plan = schedule(fused, {
+    reuse: opts.reuse ?? true,
+    donated: opts.donated,
+    inPlaceWithinKernel: opts.backend.limits.inPlaceWithinKernel,
+  });
   const compiled = opts.backend.compile(plan);
   if (settings.debug >= 3) for (const s of compiled.sources) console.log(`--- kernel ${s.name} ---\n${s.source}`);
   const leaves = graphLeaves(g);
@@ -99,7 +116,17 @@ function buildProgram(g: Graph, opts: CompileOptions): Program {
     if (i === undefined) throw new Error('compile: a captured buffer is not in the source graph');
     return i;
   });
-  const prog: Program = { graph: g, grad, optimized, fused, plan, compiled, backend: opts.backend, scalarSources, captureSources };
+  const prog: Program = {
+    graph: g,
+    grad,
+    optimized,
+    fused,
+    plan,
+    compiled,
+    backend: opts.backend,
+    scalarSources,
+    captureSources,
+  };
   if (settings.dumpDir) dumpProgram(prog, settings.dumpDir);
   return prog;
 }
@@ -108,7 +135,11 @@ let dumpCounter = 0;
 function dumpProgram(p: Program, dir: string): void {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `${String(dumpCounter++).padStart(3, '0')}_${p.graph.name}`);
-  for (const [stage, gr] of [['traced', p.graph], ['grad', p.grad], ['optimized', p.optimized]] as const) {
+  for (const [stage, gr] of [
+    ['traced', p.graph],
+    ['grad', p.grad],
+    ['optimized', p.optimized],
+  ] as const) {
     writeFileSync(`${base}.${stage}.ir`, printGraph(gr) + '\n');
     writeFileSync(`${base}.${stage}.dot`, graphToDot(gr) + '\n');
   }
@@ -124,7 +155,11 @@ export function fusedText(p: Program): string {
     const outs = k.outputs.map((o) => `b${o.buffer}`).join(', ');
     lines.push(`kernel ${i} ${k.name}: ${outs} = [${k.ops.join(', ')}](${ins}) over [${k.shape.join(',')}]`);
   });
-  p.plan.buffers.forEach((b) => lines.push(`  b${b.id}: ${b.dtype}[${b.shape.join(',')}] ${b.role}${b.slot !== undefined ? ` slot ${b.slot}` : ''}`));
+  p.plan.buffers.forEach((b) =>
+    lines.push(
+      `  b${b.id}: ${b.dtype}[${b.shape.join(',')}] ${b.role}${b.slot !== undefined ? ` slot ${b.slot}` : ''}`,
+    ),
+  );
   return lines.join('\n');
 }
 
@@ -139,17 +174,31 @@ export function programStats(p: Program): { nodes: number; kernels: number; byte
 /** The scalar values and captured leaves a program needs from a graph of its structure. */
 export function programInputs(p: Program, g: Graph): { scalars: number[]; captures: Node[] } {
   const leaves = graphLeaves(g);
-  const scalars = p.plan.scalars.map((s, i) => (p.scalarSources[i] >= 0 ? (leaves.consts[p.scalarSources[i]].attrs.value as number) : s.value));
+  const scalars = p.plan.scalars.map((s, i) =>
+    p.scalarSources[i] >= 0 ? (leaves.consts[p.scalarSources[i]].attrs.value as number) : s.value,
+  );
   return { scalars, captures: p.captureSources.map((i) => leaves.buffers[i]) };
 }
 
 /** Runs a program for a graph of its structure: params' buffers, then the graph's own constants and captures. */
-export function runProgram(p: Program, g: Graph, params: readonly DeviceBuffer[], captureBuffer: (n: Node) => DeviceBuffer, donated?: ReadonlySet<number>): DeviceBuffer[] {
+export function runProgram(
+  p: Program,
+  g: Graph,
+  params: readonly DeviceBuffer[],
+  captureBuffer: (n: Node) => DeviceBuffer,
+  donated?: ReadonlySet<number>,
+): DeviceBuffer[] {
   const { scalars, captures } = programInputs(p, g);
   return runPrepared(p, params, captures.map(captureBuffer), scalars, donated);
 }
 
-export function runPrepared(p: Program, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], donated?: ReadonlySet<number>): DeviceBuffer[] {
+export function runPrepared(
+  p: Program,
+  params: readonly DeviceBuffer[],
+  captures: readonly DeviceBuffer[],
+  scalars: readonly number[],
+  donated?: ReadonlySet<number>,
+): DeviceBuffer[] {
   const onKernel = settings.debug >= 1 ? (t: KernelTiming) => debugLine(t, p.plan) : undefined;
   return p.backend.run(p.compiled, params, captures, scalars, { onKernel, donated });
 }
@@ -174,5 +223,7 @@ function debugLine({ kernel, ms }: KernelTiming, plan: KernelPlan): void {
   const bufferBytes = (id: number) => plan.buffers[id].size * byteSize(plan.buffers[id].dtype);
   const bytes = [...kernel.inputs, ...kernel.outputs.map((o) => o.buffer)].reduce((a, id) => a + bufferBytes(id), 0);
   const rate = ms > 0 ? `${(flops / ms / 1e6).toFixed(2)} GFLOP/s ${(bytes / ms / 1e6).toFixed(2)} GB/s` : '-';
-  console.log(`[lazygrad] ${kernel.name.padEnd(32)} ${ms.toFixed(3).padStart(9)} ms  ${rate.padStart(26)}  [${kernel.ops.join(', ')}]`);
+  console.log(
+    `[lazygrad] ${kernel.name.padEnd(32)} ${ms.toFixed(3).padStart(9)} ms  ${rate.padStart(26)}  [${kernel.ops.join(', ')}]`,
+  );
 }

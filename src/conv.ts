@@ -20,7 +20,8 @@ function windows(x: Tensor, axis: number, k: number, stride: number): Tensor {
   const n = x.shape[axis];
   const o = Math.floor((n - k) / stride) + 1;
   const nd = x.ndim;
-  const moveLast = (t: Tensor, from: number) => t.transpose([...Array(t.ndim).keys()].filter((i) => i !== from).concat(from));
+  const moveLast = (t: Tensor, from: number) =>
+    t.transpose([...Array(t.ndim).keys()].filter((i) => i !== from).concat(from));
   if (k === stride) {
     // Trim to o*k, split the axis into [o, k], move k last.
     const starts = x.shape.map(() => 0);
@@ -43,19 +44,41 @@ interface ConvOptions {
 }
 
 function checkInt(v: number, name: string, op: string, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${show(v)}`);
+  if (!Number.isInteger(v) || v < min)
+    throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${show(v)}`);
   return v;
 }
 
 /** [N, C, H, W] -> windows [N, C, OH, OW, KH, KW] of a padded input. */
-function windows2d(x: Tensor, kh: number, kw: number, stride: number, padding: number, padValue: number, op: string): Tensor {
-  if (!(x instanceof Tensor)) throw new ShapeError(`${op}: expected an input tensor of shape [N, C, H, W], got ${show(x)}`);
+function windows2d(
+  x: Tensor,
+  kh: number,
+  kw: number,
+  stride: number,
+  padding: number,
+  padValue: number,
+  op: string,
+): Tensor {
+  if (!(x instanceof Tensor))
+    throw new ShapeError(`${op}: expected an input tensor of shape [N, C, H, W], got ${show(x)}`);
   if (x.ndim !== 4) throw new ShapeError(`${op}: expected input of shape [N, C, H, W], got ${fmtShape(x.shape)}`);
   const [, , h, w] = x.shape;
   if (h + 2 * padding < kh || w + 2 * padding < kw) {
-    throw new ShapeError(`${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * padding}x${w + 2 * padding} (input ${fmtShape(x.shape)})`);
+    throw new ShapeError(
+      `${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * padding}x${w + 2 * padding} (input ${fmtShape(x.shape)})`,
+    );
   }
-  const xp = padding ? x.pad([[0, 0], [0, 0], [padding, padding], [padding, padding]], padValue) : x;
+  const xp = padding
+    ? x.pad(
+        [
+          [0, 0],
+          [0, 0],
+          [padding, padding],
+          [padding, padding],
+        ],
+        padValue,
+      )
+    : x;
   // windows over H: [N, C, OH, W, KH]; then over W (axis 3): [N, C, OH, OW, KH, KW].
   return windows(windows(xp, 2, kh, stride), 3, kw, stride);
 }
@@ -63,15 +86,29 @@ function windows2d(x: Tensor, kh: number, kw: number, stride: number, padding: n
 export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
   const stride = checkInt(opts.stride ?? 1, 'stride', 'conv2d', 1);
   const padding = checkInt(opts.padding ?? 0, 'padding', 'conv2d', 0);
-  if (!(w instanceof Tensor) || w.ndim !== 4) throw new ShapeError(`conv2d: expected weights of shape [O, C, KH, KW], got ${w instanceof Tensor ? fmtShape(w.shape) : typeof w}`);
+  if (!(w instanceof Tensor) || w.ndim !== 4)
+    throw new ShapeError(
+      `conv2d: expected weights of shape [O, C, KH, KW], got ${w instanceof Tensor ? fmtShape(w.shape) : typeof w}`,
+    );
   if (!(x instanceof Tensor) || x.ndim !== 4 || x.shape[1] !== w.shape[1]) {
-    throw new ShapeError(`conv2d: input ${x instanceof Tensor ? fmtShape(x.shape) : show(x)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`);
+    throw new ShapeError(
+      `conv2d: input ${x instanceof Tensor ? fmtShape(x.shape) : show(x)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`,
+    );
   }
-  if (x._dtype !== 'f32' || w._dtype !== 'f32') throw new DTypeError(`conv2d: expected float32 input and weights, got ${x.dtype} and ${w.dtype}`);
+  if (x._dtype !== 'f32' || w._dtype !== 'f32')
+    throw new DTypeError(`conv2d: expected float32 input and weights, got ${x.dtype} and ${w.dtype}`);
   const [, , kh, kw] = w.shape;
   const win = windows2d(x, kh, kw, stride, padding, 0, 'conv2d');
   // out[n, oh, ow, o] = sum over c, kh, kw of win[n, c, oh, ow, kh, kw] * w[o, c, kh, kw]
-  const out = apply('conv2d', [win, w], (a, b) => emit('dot', [a, b], { batch: [[], []], contract: [[1, 4, 5], [1, 2, 3]] }));
+  const out = apply('conv2d', [win, w], (a, b) =>
+    emit('dot', [a, b], {
+      batch: [[], []],
+      contract: [
+        [1, 4, 5],
+        [1, 2, 3],
+      ],
+    }),
+  );
   return out.transpose([0, 3, 1, 2]);
 }
 
@@ -91,5 +128,7 @@ export function maxPool2d(x: Tensor, kernel: number, opts: ConvOptions = {}): Te
 export function avgPool2d(x: Tensor, kernel: number, opts: ConvOptions = {}): Tensor {
   const { k, stride, padding } = poolArgs(kernel, opts, 'avgPool2d');
   // Padding counts as zeros in the average (PyTorch's default count_include_pad).
-  return windows2d(x.cast('float32'), k, k, stride, padding, 0, 'avgPool2d').sum([4, 5]).div(k * k);
+  return windows2d(x.cast('float32'), k, k, stride, padding, 0, 'avgPool2d')
+    .sum([4, 5])
+    .div(k * k);
 }

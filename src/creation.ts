@@ -4,7 +4,19 @@
  * (seed, counter); each draw advances the counter by its size. Inside jit
  * the key is an implicit input, so every call draws fresh numbers.
  */
-import { type DType, type PublicDType, LazygradError, ShapeError, DTypeError, bufferLeaf, constant, emit, fmtShape, makeNode, show } from '../ir';
+import {
+  type DType,
+  type PublicDType,
+  LazygradError,
+  ShapeError,
+  DTypeError,
+  bufferLeaf,
+  constant,
+  emit,
+  fmtShape,
+  makeNode,
+  show,
+} from '../ir';
 import { currentBackend } from './settings';
 import { Storage } from './storage';
 import { Tensor, parseDType } from './tensor';
@@ -28,11 +40,15 @@ function flatten(data: Nested): { shape: number[]; values: number[]; kind: 'bool
     if (cur === undefined) break;
   }
   const values: number[] = [];
-  let sawBool = false, sawNum = false, sawFloat = false;
+  let sawBool = false,
+    sawNum = false,
+    sawFloat = false;
   const walk = (x: Nested, depth: number, path: string) => {
     if (depth < shape.length) {
       if (!Array.isArray(x) || x.length !== shape[depth]) {
-        throw new ShapeError(`tensor: ragged nested array: expected ${shape[depth]} entries at ${path || 'top level'} (shape ${fmtShape(shape)}), got ${Array.isArray(x) ? x.length : typeof x}`);
+        throw new ShapeError(
+          `tensor: ragged nested array: expected ${shape[depth]} entries at ${path || 'top level'} (shape ${fmtShape(shape)}), got ${Array.isArray(x) ? x.length : typeof x}`,
+        );
       }
       x.forEach((y, i) => walk(y, depth + 1, `${path}[${i}]`));
     } else if (typeof x === 'number') {
@@ -43,7 +59,9 @@ function flatten(data: Nested): { shape: number[]; values: number[]; kind: 'bool
       sawBool = true;
       values.push(x ? 1 : 0);
     } else {
-      throw new DTypeError(`tensor: nested arrays must hold numbers or booleans, found ${Array.isArray(x) ? 'an array deeper than the first element' : typeof x} at ${path || 'top level'}`);
+      throw new DTypeError(
+        `tensor: nested arrays must hold numbers or booleans, found ${Array.isArray(x) ? 'an array deeper than the first element' : typeof x} at ${path || 'top level'}`,
+      );
     }
   };
   walk(data, 0, '');
@@ -66,8 +84,15 @@ export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOp
     t = data.cast(opts.dtype ?? data.dtype);
   } else if (ArrayBuffer.isView(data)) {
     const arr = data as unknown as ArrayLike<number>;
-    const natural: DType = data instanceof Int32Array || data instanceof Int16Array || data instanceof Int8Array || data instanceof Uint16Array ? 'i32'
-      : data instanceof Uint8Array ? 'i32' : 'f32';
+    const natural: DType =
+      data instanceof Int32Array ||
+      data instanceof Int16Array ||
+      data instanceof Int8Array ||
+      data instanceof Uint16Array
+        ? 'i32'
+        : data instanceof Uint8Array
+          ? 'i32'
+          : 'f32';
     dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : natural;
     t = fromValues(convert(arr, dtype), [arr.length], dtype);
   } else if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
@@ -75,7 +100,9 @@ export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOp
     dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : kind === 'bool' ? 'bool' : 'f32';
     t = fromValues(convert(values, dtype), shape, dtype);
   } else {
-    throw new DTypeError(`tensor: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`);
+    throw new DTypeError(
+      `tensor: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`,
+    );
   }
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
@@ -101,8 +128,20 @@ function checkShape(shape: readonly number[], op: string): number[] {
 export function full(shape: readonly number[], value: number | boolean, opts: { dtype?: PublicDType } = {}): Tensor {
   const s = checkShape(shape, 'full');
   const dtype = opts.dtype ? parseDType(opts.dtype, 'full') : typeof value === 'boolean' ? 'bool' : 'f32';
-  if (typeof value !== 'number' && typeof value !== 'boolean') throw new DTypeError(`full: value must be a number or boolean, got ${typeof value}`);
-  const v = typeof value === 'boolean' ? (value ? 1 : 0) : dtype === 'i32' ? Math.trunc(value) | 0 : dtype === 'bool' ? (value !== 0 ? 1 : 0) : value;
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new DTypeError(`full: value must be a number or boolean, got ${typeof value}`);
+  const v =
+    typeof value === 'boolean'
+      ? value
+        ? 1
+        : 0
+      : dtype === 'i32'
+        ? Math.trunc(value) | 0
+        : dtype === 'bool'
+          ? value !== 0
+            ? 1
+            : 0
+          : value;
   return new Tensor(broadcastValue(constant(v, dtype), s));
 }
 
@@ -116,8 +155,13 @@ export function ones(shape: readonly number[], opts: { dtype?: PublicDType } = {
 
 export function arange(start: number, stop?: number, step = 1): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
-  for (const [n, v] of [['start', start], ['stop', stop], ['step', step]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LazygradError(`arange: ${n} must be a finite number, got ${show(v)}`);
+  for (const [n, v] of [
+    ['start', start],
+    ['stop', stop],
+    ['step', step],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new LazygradError(`arange: ${n} must be a finite number, got ${show(v)}`);
   }
   if (step === 0) throw new LazygradError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));

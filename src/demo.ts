@@ -43,7 +43,12 @@ const PIXEL_MEAN = 0.1307;
 const PIXEL_STD = 0.3081;
 
 function cnnInit() {
-  return { c1: nn.init.conv2d(1, 8, 3), c2: nn.init.conv2d(8, 16, 3), fc1: nn.init.linear(16 * 7 * 7, 128), fc2: nn.init.linear(128, 10) };
+  return {
+    c1: nn.init.conv2d(1, 8, 3),
+    c2: nn.init.conv2d(8, 16, 3),
+    fc1: nn.init.linear(16 * 7 * 7, 128),
+    fc2: nn.init.linear(128, 10),
+  };
 }
 
 function cnnForward(p: ReturnType<typeof cnnInit>, x: Tensor): Tensor {
@@ -78,15 +83,20 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
     const logits = forward(p, x);
     return [nn.crossEntropy(logits, y), nn.accuracy(logits, y)] as [Tensor, Tensor];
   };
-  const step = jit((p: Params, s: typeof state, x: Tensor, y: Tensor) => {
-    const [[loss, acc], grads] = valueAndGrad(lossFn, { hasAux: true })(p, x, y) as [[Tensor, Tensor], Params];
-    const [np, ns] = opt.update(grads, s, p);
-    return [np, ns, loss, acc];
-  }, { donate: [0, 1] });
+  const step = jit(
+    (p: Params, s: typeof state, x: Tensor, y: Tensor) => {
+      const [[loss, acc], grads] = valueAndGrad(lossFn, { hasAux: true })(p, x, y) as [[Tensor, Tensor], Params];
+      const [np, ns] = opt.update(grads, s, p);
+      return [np, ns, loss, acc];
+    },
+    { donate: [0, 1] },
+  );
   const evaluate = jit((p: Params, x: Tensor, y: Tensor) => nn.accuracy(forward(p, x), y));
 
   const info = backendInfo();
-  log(`lazygrad MNIST demo: model=${model} backend=${info.name} (${info.mode}) fusion=${opts.fusion ?? true} epochs=${epochs} batch=${batchSize}`);
+  log(
+    `lazygrad MNIST demo: model=${model} backend=${info.name} (${info.mode}) fusion=${opts.fusion ?? true} epochs=${epochs} batch=${batchSize}`,
+  );
   log(`data: ${train.length} training and ${test.length} held-out digits`);
   const stepsPerEpoch = Math.floor(train.length / batchSize);
   let compileMs = 0;
@@ -96,7 +106,12 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
   const history: DemoResult['epochs'] = [];
   const showBar = opts.progress ?? !!process.stdout.isTTY;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const bar = showBar ? new cliProgress.SingleBar({ format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss}`, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+    const bar = showBar
+      ? new cliProgress.SingleBar(
+          { format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss}`, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
     bar?.start(stepsPerEpoch, 0, { loss: '-' });
     let lossSum = 0;
     let accSum = 0;
@@ -124,7 +139,9 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
     const seconds = (performance.now() - te) / 1000;
     trainSeconds += seconds;
     history.push({ loss: lossSum / n, trainAccuracy: accSum / n, seconds });
-    log(`epoch ${epoch + 1}: loss ${(lossSum / n).toFixed(4)}  train accuracy ${((accSum / n) * 100).toFixed(2)}%  (${seconds.toFixed(1)} s)`);
+    log(
+      `epoch ${epoch + 1}: loss ${(lossSum / n).toFixed(4)}  train accuracy ${((accSum / n) * 100).toFixed(2)}%  (${seconds.toFixed(1)} s)`,
+    );
   }
   const testAccuracy = accuracyOn(evaluate, params, test);
   const result: DemoResult = {
@@ -137,7 +154,9 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
     mode: info.mode,
   };
   log(`test accuracy: ${(testAccuracy * 100).toFixed(2)}%`);
-  log(`steps/s: ${result.stepsPerSecond.toFixed(2)}  kernels per step: ${kernelsPerStep}  first-call compile: ${compileMs.toFixed(0)} ms  total: ${result.totalSeconds.toFixed(1)} s`);
+  log(
+    `steps/s: ${result.stepsPerSecond.toFixed(2)}  kernels per step: ${kernelsPerStep}  first-call compile: ${compileMs.toFixed(0)} ms  total: ${result.totalSeconds.toFixed(1)} s`,
+  );
   return result;
 }
 

@@ -7,7 +7,15 @@
  */
 import { type Node, type Graph, LazygradError, bufferLeaf, graphFrom, graphToDot, param, printGraph } from '../ir';
 import type { DeviceBuffer } from '../backends/backend';
-import { compileGraph, fusedText, kernelsText, programInputs, programStats, runPrepared, type Program } from './compile';
+import {
+  compileGraph,
+  fusedText,
+  kernelsText,
+  programInputs,
+  programStats,
+  runPrepared,
+  type Program,
+} from './compile';
 import { rngState } from './creation';
 import { flattenTree, treeDefKey, unflattenTree, type TreeDef } from './pytree';
 import { type BackendName, backendByName, settings } from './settings';
@@ -77,7 +85,9 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         try {
           key = JSON.stringify(a);
         } catch {
-          throw new LazygradError(`jit: static argument ${i} must be JSON-serialisable (a number, string, array or plain object)`);
+          throw new LazygradError(
+            `jit: static argument ${i} must be JSON-serialisable (a number, string, array or plain object)`,
+          );
         }
         sig.push(`s${i}=${key}`);
         return;
@@ -95,7 +105,9 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         } else if (typeof l === 'boolean' || typeof l === 'string') {
           sig.push(`=${JSON.stringify(l)}`);
         } else {
-          throw new LazygradError(`jit: argument ${i} holds a ${typeof l}; arguments must be tensors, numbers or pytrees of them (mark other values static)`);
+          throw new LazygradError(
+            `jit: argument ${i} holds a ${typeof l}; arguments must be tensors, numbers or pytrees of them (mark other values static)`,
+          );
         }
       }
     });
@@ -109,27 +121,31 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     const tracedArgs = args.map((arg, i) => {
       if (statics.has(i)) return arg;
       const { leaves, def } = flattenTree(arg);
-      return unflattenTree(def, leaves.map((l) => {
-        if (l instanceof Tensor) {
-          if (donate.has(i)) donatedParams.add(params.length);
-          const p = param(l._v.dtype, l._v.shape);
-          params.push(p);
-          return new Tensor(p.out);
-        }
-        if (typeof l === 'number') {
-          // Numbers are weakly typed 0-d inputs: integers as int32, others float32.
-          const p = param(Number.isInteger(l) ? 'i32' : 'f32', []);
-          params.push(p);
-          return new Tensor(p.out);
-        }
-        return l;
-      }));
+      return unflattenTree(
+        def,
+        leaves.map((l) => {
+          if (l instanceof Tensor) {
+            if (donate.has(i)) donatedParams.add(params.length);
+            const p = param(l._v.dtype, l._v.shape);
+            params.push(p);
+            return new Tensor(p.out);
+          }
+          if (typeof l === 'number') {
+            // Numbers are weakly typed 0-d inputs: integers as int32, others float32.
+            const p = param(Number.isInteger(l) ? 'i32' : 'f32', []);
+            params.push(p);
+            return new Tensor(p.out);
+          }
+          return l;
+        }),
+      );
     });
     const tr: Trace = { kind: 'jit', rngOffset: 0 };
     const result = withTrace(tr, () => f(...tracedArgs));
     const fo = flattenTree(result);
     const outs = fo.leaves.map((l) => {
-      if (!(l instanceof Tensor)) throw new LazygradError(`jit: the function must return tensors or pytrees of tensors, got a ${typeof l}`);
+      if (!(l instanceof Tensor))
+        throw new LazygradError(`jit: the function must return tensors or pytrees of tensors, got a ${typeof l}`);
       return l._v;
     });
     if (tr.rngKey) params.push(tr.rngKey);
@@ -137,14 +153,22 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     try {
       graph = graphFrom(f.name || 'anonymous', params, outs);
     } catch (e) {
-      throw new LazygradError(`jit: the function's results depend on values traced elsewhere (${(e as Error).message})`);
+      throw new LazygradError(
+        `jit: the function's results depend on values traced elsewhere (${(e as Error).message})`,
+      );
     }
     const backend = backendByName(backendName());
     const prog = compileGraph(graph, { backend, fusion: fusion(), donated: donatedParams, reuse: opts.reuse ?? true });
     const { scalars, captures } = programInputs(prog, graph);
     return {
-      prog, graph, outDef: fo.def, rngDraws: tr.rngOffset, usesRng: !!tr.rngKey,
-      scalars, captures, donatedParams,
+      prog,
+      graph,
+      outDef: fo.def,
+      rngDraws: tr.rngOffset,
+      usesRng: !!tr.rngKey,
+      scalars,
+      captures,
+      donatedParams,
     };
   };
 
@@ -162,10 +186,14 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     if (isTracing()) return f(...args); // nested jit: inline into the enclosing trace
     const { e, a } = entryFor(args);
     const backend = e.prog.backend;
-    realizeTensors(a.leaves.filter((v): v is Tensor => v instanceof Tensor), 'jit');
+    realizeTensors(
+      a.leaves.filter((v): v is Tensor => v instanceof Tensor),
+      'jit',
+    );
     // Parameters in leaf order; numbers travel as 0-d int32 or float32 buffers, as traced.
     const params: DeviceBuffer[] = a.leaves.map((v) =>
-      v instanceof Tensor ? v._storage!.on(backend, 'jit') : backend.upload(Number.isInteger(v) ? 'i32' : 'f32', [v]));
+      v instanceof Tensor ? v._storage!.on(backend, 'jit') : backend.upload(Number.isInteger(v) ? 'i32' : 'f32', [v]),
+    );
     if (e.usesRng) {
       const rng = rngState();
       params.push(backend.upload('i32', [rng.seed, rng.counter]));
@@ -193,7 +221,9 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         if (stage in graphs) return printGraph(graphs[stage]);
         if (stage === 'fused') return fusedText(p);
         if (stage === 'kernels') return kernelsText(p);
-        throw new LazygradError(`lower().ir: unknown stage '${stage}' (expected traced, grad, optimized, fused or kernels)`);
+        throw new LazygradError(
+          `lower().ir: unknown stage '${stage}' (expected traced, grad, optimized, fused or kernels)`,
+        );
       },
       dot: (stage: Stage = 'optimized') => {
         if (stage in graphs) return graphToDot(graphs[stage]);
@@ -223,7 +253,9 @@ function kernelsDot(p: Program): string {
     k.inputs.forEach((b) => lines.push(`  ${producer.get(b)} -> k${i};`));
     k.outputs.forEach((o) => producer.set(o.buffer, `k${i}`));
   });
-  p.plan.outputs.forEach((b, i) => lines.push(`  out${i} [shape=plaintext, label="out ${i}"];`, `  ${producer.get(b)} -> out${i};`));
+  p.plan.outputs.forEach((b, i) =>
+    lines.push(`  out${i} [shape=plaintext, label="out ${i}"];`, `  ${producer.get(b)} -> out${i};`),
+  );
   lines.push('}');
   return lines.join('\n');
 }
@@ -241,5 +273,8 @@ function donatable(donated: ReadonlySet<number>, leaves: readonly unknown[]): Re
 
 /** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
 export function makeIR(f: Fn, opts: JitOptions = {}): (...args: unknown[]) => string {
-  return (...args: unknown[]) => jit(f, opts).lower(...args).ir('traced');
+  return (...args: unknown[]) =>
+    jit(f, opts)
+      .lower(...args)
+      .ir('traced');
 }

@@ -19,7 +19,10 @@ export interface ConvParams {
 
 /** Uniform(-bound, bound), realised so parameters are buffers. */
 function uniform(shape: number[], bound: number): Tensor {
-  return rand(shape).mul(2 * bound).sub(bound).realize();
+  return rand(shape)
+    .mul(2 * bound)
+    .sub(bound)
+    .realize();
 }
 
 function positiveInt(v: number, name: string, op: string): number {
@@ -36,7 +39,8 @@ export const init = {
     return { w: uniform([inDim, outDim], bound), b: uniform([outDim], bound) };
   },
   mlp(sizes: number[]): LinearParams[] {
-    if (!Array.isArray(sizes) || sizes.length < 2) throw new ShapeError(`nn.init.mlp: expected at least two layer sizes, got ${show(sizes)}`);
+    if (!Array.isArray(sizes) || sizes.length < 2)
+      throw new ShapeError(`nn.init.mlp: expected at least two layer sizes, got ${show(sizes)}`);
     return sizes.slice(1).map((out, i) => init.linear(sizes[i], out));
   },
   conv2d(inC: number, outC: number, k: number): ConvParams {
@@ -50,7 +54,8 @@ export const init = {
 
 function checkParams(p: unknown, op: string): asserts p is LinearParams {
   const q = p as Partial<LinearParams> | null | undefined;
-  if (!q || !(q.w instanceof Tensor) || !(q.b instanceof Tensor)) throw new LazygradError(`${op}: expected parameters {w, b} of tensors`);
+  if (!q || !(q.w instanceof Tensor) || !(q.b instanceof Tensor))
+    throw new LazygradError(`${op}: expected parameters {w, b} of tensors`);
 }
 
 export function linear(p: LinearParams, x: Tensor): Tensor {
@@ -79,9 +84,14 @@ export { maxPool2d, avgPool2d };
 /** Mean softmax cross-entropy of logits [B, C] against int32 class labels [B] (through logSoftmax, stable). */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   if (!(labels instanceof Tensor)) throw new LazygradError('nn.crossEntropy: labels must be an int32 tensor');
-  if (labels.dtype !== 'int32') throw new DTypeError(`nn.crossEntropy: labels must be int32 class indices, got ${labels.dtype}${fmtShape(labels.shape)}`);
+  if (labels.dtype !== 'int32')
+    throw new DTypeError(
+      `nn.crossEntropy: labels must be int32 class indices, got ${labels.dtype}${fmtShape(labels.shape)}`,
+    );
   if (logits.ndim !== 2 || labels.ndim !== 1 || labels.shape[0] !== logits.shape[0]) {
-    throw new ShapeError(`nn.crossEntropy: expected logits [B, C] and labels [B], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`);
+    throw new ShapeError(
+      `nn.crossEntropy: expected logits [B, C] and labels [B], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`,
+    );
   }
   const picked = logits.logSoftmax(-1).mul(labels.oneHot(logits.shape[1])).sum(-1);
   return picked.mean().neg();

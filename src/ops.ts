@@ -5,8 +5,22 @@
  * primitives, written to be stable over the float32 range.
  */
 import {
-  type DType, type PublicDType, type Value, LazygradError, ShapeError, DTypeError, broadcastShapes, constant, emit, fmtShape,
-  normAxis, promote, sizeOf, isPermutation, show, type Node,
+  type DType,
+  type PublicDType,
+  type Value,
+  LazygradError,
+  ShapeError,
+  DTypeError,
+  broadcastShapes,
+  constant,
+  emit,
+  fmtShape,
+  normAxis,
+  promote,
+  sizeOf,
+  isPermutation,
+  show,
+  type Node,
 } from '../ir';
 import { Tensor, type TensorLike, type Axis, parseDType } from './tensor';
 
@@ -76,7 +90,8 @@ function castValue(v: Value, d: DType): Value {
 /** Broadcasts a value to `shape` with explicit reshape + expand. */
 export function broadcastValue(v: Value, shape: readonly number[]): Value {
   let cur = v;
-  if (cur.shape.length < shape.length) cur = emit('reshape', [cur], { shape: [...Array(shape.length - cur.shape.length).fill(1), ...cur.shape] });
+  if (cur.shape.length < shape.length)
+    cur = emit('reshape', [cur], { shape: [...Array(shape.length - cur.shape.length).fill(1), ...cur.shape] });
   if (cur.shape.some((d, i) => d !== shape[i])) cur = emit('expand', [cur], { shape: [...shape] });
   return cur;
 }
@@ -86,7 +101,22 @@ function operand(v: Value, shape: readonly number[]): Value {
   return v.shape.length === 0 ? v : broadcastValue(v, shape);
 }
 
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or';
+type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'eq'
+  | 'ne'
+  | 'and'
+  | 'or';
 const COMPARISONS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
@@ -102,7 +132,10 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 
 function binaryTensors(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
-  if (!shape) throw new ShapeError(`${op}: cannot broadcast shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} (operands ${fmt(a)} and ${fmt(b)})`);
+  if (!shape)
+    throw new ShapeError(
+      `${op}: cannot broadcast shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} (operands ${fmt(a)} and ${fmt(b)})`,
+    );
   let dt = promote(a._dtype, b._dtype);
   if (op === 'div' || op === 'pow') dt = 'f32';
   else if (op === 'and' || op === 'or') dt = 'bool';
@@ -110,7 +143,8 @@ function binaryTensors(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return apply(op, [a, b], (x, y) => emit(op, [operand(castValue(x, dt), shape), operand(castValue(y, dt), shape)]));
 }
 
-type UnaryOp = 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not';
+type UnaryOp =
+  'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not';
 const FLOAT_ONLY = new Set(['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']);
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
@@ -147,10 +181,14 @@ export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   }
   const s1 = broadcastShapes(tc.shape, ta.shape);
   const shape = s1 && broadcastShapes(s1, tb.shape);
-  if (!shape) throw new ShapeError(`where: cannot broadcast shapes ${fmtShape(tc.shape)}, ${fmtShape(ta.shape)} and ${fmtShape(tb.shape)}`);
+  if (!shape)
+    throw new ShapeError(
+      `where: cannot broadcast shapes ${fmtShape(tc.shape)}, ${fmtShape(ta.shape)} and ${fmtShape(tb.shape)}`,
+    );
   const dt = promote(ta._dtype, tb._dtype);
   return apply('where', [tc, ta, tb], (c2, x, y) =>
-    emit('where', [operand(c2, shape), operand(castValue(x, dt), shape), operand(castValue(y, dt), shape)]));
+    emit('where', [operand(c2, shape), operand(castValue(x, dt), shape), operand(castValue(y, dt), shape)]),
+  );
 }
 
 // ---- reductions ----
@@ -158,13 +196,17 @@ export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 export function normAxes(x: Tensor, axis: Axis, op: string): number[] {
   const nd = x.ndim;
   if (axis === undefined || axis === null) return Array.from({ length: nd }, (_, i) => i);
-  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new ShapeError(`${op}: axis must be a number or an array of numbers, got ${show(axis)}`);
+  if (typeof axis !== 'number' && !Array.isArray(axis))
+    throw new ShapeError(`${op}: axis must be a number or an array of numbers, got ${show(axis)}`);
   const list = typeof axis === 'number' ? [axis] : [...axis];
-  const out = guard(op, () => list.map((a) => {
-    if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${show(a)}`);
-    return normAxis(a, nd, op);
-  }));
-  if (new Set(out).size !== out.length) throw new ShapeError(`${op}: repeated axis in ${JSON.stringify(list)} for shape ${fmtShape(x.shape)}`);
+  const out = guard(op, () =>
+    list.map((a) => {
+      if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${show(a)}`);
+      return normAxis(a, nd, op);
+    }),
+  );
+  if (new Set(out).size !== out.length)
+    throw new ShapeError(`${op}: repeated axis in ${JSON.stringify(list)} for shape ${fmtShape(x.shape)}`);
   return out.sort((p, q) => p - q);
 }
 
@@ -183,14 +225,16 @@ export function mean(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
 export function max(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'max');
   const empty = axes.find((a) => x.shape[a] === 0);
-  if (empty !== undefined) throw new ShapeError(`max: cannot reduce the empty axis ${empty} of shape ${fmtShape(x.shape)}`);
+  if (empty !== undefined)
+    throw new ShapeError(`max: cannot reduce the empty axis ${empty} of shape ${fmtShape(x.shape)}`);
   if (x._dtype === 'bool') return cast(max(cast(x, 'int32'), axes, keepdims), 'bool');
   return apply('max', [x], (v) => emit('max', [v], { axes, keepdims: !!keepdims }));
 }
 
 export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'min');
-  if (axes.some((a) => x.shape[a] === 0)) throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
+  if (axes.some((a) => x.shape[a] === 0))
+    throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
   if (x._dtype === 'bool') return cast(min(cast(x, 'int32'), axes, keepdims), 'bool');
   return max(x.neg(), axes, keepdims).neg();
 }
@@ -246,7 +290,10 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     throw new ShapeError(`reshape: shape must be an array of integers, got ${JSON.stringify(shape)}`);
   }
   const free = shape.filter((d) => d === -1).length;
-  if (free > 1) throw new ShapeError(`reshape: only one -1 is allowed, got ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`);
+  if (free > 1)
+    throw new ShapeError(
+      `reshape: only one -1 is allowed, got ${fmtShape(shape)} for a tensor of shape ${fmtShape(x.shape)}`,
+    );
   if (shape.some((d) => d < -1)) throw new ShapeError(`reshape: negative dimension in ${fmtShape(shape)}`);
   let target = [...shape];
   if (free) {
@@ -256,20 +303,30 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     }
     target = shape.map((d) => (d === -1 ? x.size / known : d));
   }
-  if (sizeOf(target) !== x.size) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements)`);
+  if (sizeOf(target) !== x.size)
+    throw new ShapeError(
+      `reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements)`,
+    );
   return apply('reshape', [x], (v) => emit('reshape', [v], { shape: target }));
 }
 
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const nd = x.ndim;
-  if (perm !== undefined && perm !== null && !Array.isArray(perm)) throw new ShapeError(`transpose: perm must be an array of axes, got ${show(perm)}`);
-  const p = perm ? [...perm].map((a) => (Number.isInteger(a) && a < 0 ? a + nd : a)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
-  if (!isPermutation(p, nd)) throw new ShapeError(`transpose: ${JSON.stringify(perm)} is not a permutation of the axes of shape ${fmtShape(x.shape)}`);
+  if (perm !== undefined && perm !== null && !Array.isArray(perm))
+    throw new ShapeError(`transpose: perm must be an array of axes, got ${show(perm)}`);
+  const p = perm
+    ? [...perm].map((a) => (Number.isInteger(a) && a < 0 ? a + nd : a))
+    : Array.from({ length: nd }, (_, i) => nd - 1 - i);
+  if (!isPermutation(p, nd))
+    throw new ShapeError(
+      `transpose: ${JSON.stringify(perm)} is not a permutation of the axes of shape ${fmtShape(x.shape)}`,
+    );
   return apply('transpose', [x], (v) => emit('permute', [v], { perm: p }));
 }
 
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d))) throw new ShapeError(`expand: shape must be an array of integers, got ${show(shape)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d)))
+    throw new ShapeError(`expand: shape must be an array of integers, got ${show(shape)}`);
   const target = broadcastShapes(x.shape, shape);
   if (!target || target.length !== shape.length || target.some((d, i) => d !== shape[i] && shape[i] !== -1)) {
     throw new ShapeError(`expand: cannot expand shape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
@@ -284,9 +341,13 @@ export function squeeze(x: Tensor, axis: Axis): Tensor {
   else {
     axes = normAxes(x, axis, 'squeeze');
     const bad = axes.find((a) => x.shape[a] !== 1);
-    if (bad !== undefined) throw new ShapeError(`squeeze: axis ${bad} of shape ${fmtShape(x.shape)} has size ${x.shape[bad]}, expected 1`);
+    if (bad !== undefined)
+      throw new ShapeError(`squeeze: axis ${bad} of shape ${fmtShape(x.shape)} has size ${x.shape[bad]}, expected 1`);
   }
-  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
@@ -296,18 +357,34 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   return reshape(x, s);
 }
 
-export function slice(x: Tensor, starts: readonly (number | null | undefined)[], ends?: readonly (number | null | undefined)[], steps?: readonly (number | null | undefined)[]): Tensor {
+export function slice(
+  x: Tensor,
+  starts: readonly (number | null | undefined)[],
+  ends?: readonly (number | null | undefined)[],
+  steps?: readonly (number | null | undefined)[],
+): Tensor {
   const nd = x.ndim;
-  for (const [name, arr] of [['starts', starts], ['ends', ends], ['steps', steps]] as const) {
+  for (const [name, arr] of [
+    ['starts', starts],
+    ['ends', ends],
+    ['steps', steps],
+  ] as const) {
     if ((arr !== undefined || name === 'starts') && (!Array.isArray(arr) || arr.length > nd)) {
-      throw new ShapeError(`slice: ${name} must be an array of at most ${nd} entries (one per axis of ${fmtShape(x.shape)}), got ${JSON.stringify(arr)}`);
+      throw new ShapeError(
+        `slice: ${name} must be an array of at most ${nd} entries (one per axis of ${fmtShape(x.shape)}), got ${JSON.stringify(arr)}`,
+      );
     }
   }
-  const st: number[] = [], sp: number[] = [], shape: number[] = [];
+  const st: number[] = [],
+    sp: number[] = [],
+    shape: number[] = [];
   for (let d = 0; d < nd; d++) {
     const n = x.shape[d];
     const step = steps?.[d] ?? 1;
-    if (!Number.isInteger(step) || step === 0) throw new ShapeError(`slice: step ${show(step)} on axis ${d} of shape ${fmtShape(x.shape)} (steps must be non-zero integers)`);
+    if (!Number.isInteger(step) || step === 0)
+      throw new ShapeError(
+        `slice: step ${show(step)} on axis ${d} of shape ${fmtShape(x.shape)} (steps must be non-zero integers)`,
+      );
     // numpy/Python slice semantics: negative indices count from the end, bounds clamp.
     const norm = (i: number | null | undefined, dflt: number, lo: number, hi: number) => {
       if (i === undefined || i === null) return dflt;
@@ -333,40 +410,61 @@ export function slice(x: Tensor, starts: readonly (number | null | undefined)[],
 }
 
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value: number): Tensor {
-  if (!Array.isArray(pads) || pads.length !== x.ndim || !pads.every((p) => Array.isArray(p) && p.length === 2 && p.every((q) => Number.isInteger(q) && q >= 0))) {
-    throw new ShapeError(`pad: expected one [before, after] pair of non-negative integers per axis of ${fmtShape(x.shape)}, got ${JSON.stringify(pads)}`);
+  if (
+    !Array.isArray(pads) ||
+    pads.length !== x.ndim ||
+    !pads.every((p) => Array.isArray(p) && p.length === 2 && p.every((q) => Number.isInteger(q) && q >= 0))
+  ) {
+    throw new ShapeError(
+      `pad: expected one [before, after] pair of non-negative integers per axis of ${fmtShape(x.shape)}, got ${JSON.stringify(pads)}`,
+    );
   }
   if (typeof value !== 'number') throw new DTypeError(`pad: value must be a number, got ${typeof value}`);
   return apply('pad', [x], (v) => emit('pad', [v], { pads: pads.map((p) => [p[0], p[1]]), value }));
 }
 
 export function concat(ts: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => t instanceof Tensor)) throw new ShapeError('concat: expected a non-empty array of tensors');
+  if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => t instanceof Tensor))
+    throw new ShapeError('concat: expected a non-empty array of tensors');
   const nd = ts[0].ndim;
   if (nd === 0) throw new ShapeError('concat: cannot concatenate 0-d tensors (use stack)');
   const ax = guard('concat', () => normAxis(axis, nd, 'concat'));
   for (const t of ts) {
     if (t.ndim !== nd || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
-      throw new ShapeError(`concat: shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} must match except on axis ${ax}`);
+      throw new ShapeError(
+        `concat: shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} must match except on axis ${ax}`,
+      );
     }
   }
   const dt = ts.map((t) => t._dtype).reduce(promote);
-  return apply('concat', ts, (...vs) => emit('concat', vs.map((v) => castValue(v, dt)), { axis: ax }));
+  return apply('concat', ts, (...vs) =>
+    emit(
+      'concat',
+      vs.map((v) => castValue(v, dt)),
+      { axis: ax },
+    ),
+  );
 }
 
 export function stack(ts: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(ts as unknown) || ts.length === 0 || !ts.every((t) => t instanceof Tensor)) throw new ShapeError('stack: expected a non-empty array of tensors');
+  if (!Array.isArray(ts as unknown) || ts.length === 0 || !ts.every((t) => t instanceof Tensor))
+    throw new ShapeError('stack: expected a non-empty array of tensors');
   const nd = ts[0].ndim;
-  for (const t of ts as Tensor[]) if (t.ndim !== nd || t.shape.some((d, i) => d !== ts[0].shape[i])) {
-    throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
-  }
+  for (const t of ts as Tensor[])
+    if (t.ndim !== nd || t.shape.some((d, i) => d !== ts[0].shape[i])) {
+      throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
+    }
   const ax = guard('stack', () => normAxis(axis, nd + 1, 'stack'));
-  return concat(ts.map((t) => t.unsqueeze(ax)), ax);
+  return concat(
+    ts.map((t) => t.unsqueeze(ax)),
+    ax,
+  );
 }
 
 export function oneHot(x: Tensor, depth: number): Tensor {
   if (x._dtype !== 'i32') throw new DTypeError(`oneHot: expected an int32 tensor of class indices, got ${fmt(x)}`);
-  if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError(`oneHot: depth must be a positive integer, got ${show(depth)}`);
+  if (!Number.isInteger(depth) || depth <= 0)
+    throw new ShapeError(`oneHot: depth must be a positive integer, got ${show(depth)}`);
   const shape = [...x.shape, depth];
   const idx = new Tensor(emit('iota', [], { shape, axis: shape.length - 1 }));
   return cast(x.unsqueeze(-1).eq(idx), 'float32');
@@ -374,14 +472,21 @@ export function oneHot(x: Tensor, depth: number): Tensor {
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (!(b instanceof Tensor)) throw new LazygradError(`matmul: expected a Tensor operand, got ${typeof b}`);
-  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new ShapeError(
+      `matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(-1) : b;
   const [m, k] = a2.shape.slice(-2);
   const [k2, n] = b2.shape.slice(-2);
-  if (k !== k2) throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`);
+  if (k !== k2)
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${k} vs ${k2})`,
+    );
   const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
-  if (!batch) throw new ShapeError(`matmul: batch dimensions of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`);
+  if (!batch)
+    throw new ShapeError(`matmul: batch dimensions of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not broadcast`);
   const dt = promote(a._dtype, b._dtype) === 'f32' ? 'f32' : 'i32';
   const nb = batch.length;
   const bidx = Array.from({ length: nb }, (_, i) => i);
@@ -394,4 +499,3 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;
 }
-

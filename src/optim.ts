@@ -15,11 +15,13 @@ export interface Optimizer<S> {
 }
 
 function checkLr(lr: number, what: string): void {
-  if (typeof lr !== 'number' || !(lr > 0)) throw new LazygradError(`${what}: lr must be a positive number, got ${show(lr)}`);
+  if (typeof lr !== 'number' || !(lr > 0))
+    throw new LazygradError(`${what}: lr must be a positive number, got ${show(lr)}`);
 }
 
 function options<T extends object>(opts: T, what: string): T {
-  if (opts === null || typeof opts !== 'object') throw new LazygradError(`${what}: expected an options object such as {lr: 0.01}, got ${show(opts)}`);
+  if (opts === null || typeof opts !== 'object')
+    throw new LazygradError(`${what}: expected an options object such as {lr: 0.01}, got ${show(opts)}`);
   return opts;
 }
 

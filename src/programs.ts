@@ -19,7 +19,10 @@ const w2 = (x: Tensor) => x.mul(1.5).add(0.5).tanh().mul(x.sigmoid()).add(x.mul(
 function mlpStep() {
   const opt = optim.sgd({ lr: 0.1 });
   return function mlpStep(p: nn.LinearParams[], x: Tensor, y: Tensor) {
-    const [loss, grads] = valueAndGrad((q: nn.LinearParams[]) => nn.crossEntropy(nn.mlp(q, x), y))(p) as [Tensor, unknown];
+    const [loss, grads] = valueAndGrad((q: nn.LinearParams[]) => nn.crossEntropy(nn.mlp(q, x), y))(p) as [
+      Tensor,
+      unknown,
+    ];
     const [next] = opt.update(grads, opt.init(p), p);
     return [next, loss];
   };
@@ -41,12 +44,17 @@ export const PROGRAMS: Record<string, Program> = {
     fn: mlpStep() as never,
     args: () => {
       manualSeed(0);
-      return [nn.init.mlp([784, 512, 10]), rand([128, 784]).realize(), tensor(new Int32Array(128).map((_, i) => i % 10))];
+      return [
+        nn.init.mlp([784, 512, 10]),
+        rand([128, 784]).realize(),
+        tensor(new Int32Array(128).map((_, i) => i % 10)),
+      ];
     },
   },
   'mlp-loss': {
     description: 'the cross-entropy loss of a small MLP 4-8-3 and its gradient (small enough to read)',
-    fn: ((p: nn.LinearParams[], x: Tensor, y: Tensor) => valueAndGrad((q: nn.LinearParams[]) => nn.crossEntropy(nn.mlp(q, x), y))(p)) as never,
+    fn: ((p: nn.LinearParams[], x: Tensor, y: Tensor) =>
+      valueAndGrad((q: nn.LinearParams[]) => nn.crossEntropy(nn.mlp(q, x), y))(p)) as never,
     args: () => {
       manualSeed(0);
       return [nn.init.mlp([4, 8, 3]), rand([2, 4]).realize(), tensor(new Int32Array([0, 2]))];

@@ -38,9 +38,12 @@ export function unflattenTree(def: TreeDef, leaves: readonly unknown[]): unknown
   let i = 0;
   const build = (d: TreeDef): unknown => {
     switch (d.kind) {
-      case 'leaf': return leaves[i++];
-      case 'none': return d.value;
-      case 'array': return d.items.map(build);
+      case 'leaf':
+        return leaves[i++];
+      case 'none':
+        return d.value;
+      case 'array':
+        return d.items.map(build);
       case 'object': {
         const o: Record<string, unknown> = {};
         d.keys.forEach((k, j) => (o[k] = build(d.items[j])));
@@ -53,10 +56,14 @@ export function unflattenTree(def: TreeDef, leaves: readonly unknown[]): unknown
 
 export function treeDefKey(def: TreeDef): string {
   switch (def.kind) {
-    case 'leaf': return '*';
-    case 'none': return String(def.value);
-    case 'array': return `[${def.items.map(treeDefKey).join(',')}]`;
-    case 'object': return `{${def.keys.map((k, j) => `${JSON.stringify(k)}:${treeDefKey(def.items[j])}`).join(',')}}`;
+    case 'leaf':
+      return '*';
+    case 'none':
+      return String(def.value);
+    case 'array':
+      return `[${def.items.map(treeDefKey).join(',')}]`;
+    case 'object':
+      return `{${def.keys.map((k, j) => `${JSON.stringify(k)}:${treeDefKey(def.items[j])}`).join(',')}}`;
   }
 }
 

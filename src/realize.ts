@@ -21,7 +21,10 @@ export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
     g = graphFrom('anonymous', [], values);
   } catch (e) {
     // The only parameters are those of a trace in progress.
-    if (e instanceof GraphError) throw new LazygradError(`${what}: cannot read the values of a tensor while it is being traced (inside jit or grad); return it from the function instead`);
+    if (e instanceof GraphError)
+      throw new LazygradError(
+        `${what}: cannot read the values of a tensor while it is being traced (inside jit or grad); return it from the function instead`,
+      );
     throw e;
   }
   const backend = currentBackend();

@@ -35,7 +35,8 @@ export function currentBackend(): Backend {
 }
 
 export function setBackend(name: BackendName): void {
-  if (typeof name !== 'string') throw new LazygradError(`setBackend: expected a backend name ('js' or 'gpujs'), got ${String(name)}`);
+  if (typeof name !== 'string')
+    throw new LazygradError(`setBackend: expected a backend name ('js' or 'gpujs'), got ${String(name)}`);
   backendByName(name);
   settings.backendName = name;
 }

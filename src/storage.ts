@@ -9,7 +9,9 @@ import type { Backend, DeviceBuffer, TypedArray } from '../backends/backend';
 
 export type StorageState = 'live' | 'disposed' | 'donated';
 
-const finalizer = new FinalizationRegistry<{ backend: Backend; buf: DeviceBuffer }>(({ backend, buf }) => backend.free(buf));
+const finalizer = new FinalizationRegistry<{ backend: Backend; buf: DeviceBuffer }>(({ backend, buf }) =>
+  backend.free(buf),
+);
 
 export class Storage {
   state: StorageState = 'live';
@@ -30,8 +32,12 @@ export class Storage {
 
   /** Throws the error a user should see when this storage is no longer usable. */
   check(what: string): void {
-    if (this.state === 'disposed') throw new LazygradError(`${what}: the tensor was disposed; it cannot be used any more`);
-    if (this.state === 'donated') throw new LazygradError(`${what}: the tensor was donated to a jit call (donate) and its buffer reused; it cannot be used any more`);
+    if (this.state === 'disposed')
+      throw new LazygradError(`${what}: the tensor was disposed; it cannot be used any more`);
+    if (this.state === 'donated')
+      throw new LazygradError(
+        `${what}: the tensor was donated to a jit call (donate) and its buffer reused; it cannot be used any more`,
+      );
   }
 
   release(state: StorageState): void {

@@ -52,7 +52,10 @@ export class Tensor {
     return this._requiresGrad;
   }
   set requiresGrad(on: boolean) {
-    if (on && this._v.dtype !== 'f32') throw new LazygradError(`requiresGrad: only float32 tensors can require gradients, this one is ${this.dtype}[${this.shape}]`);
+    if (on && this._v.dtype !== 'f32')
+      throw new LazygradError(
+        `requiresGrad: only float32 tensors can require gradients, this one is ${this.dtype}[${this.shape}]`,
+      );
     if (on && !this._requiresGrad) {
       this.realize();
       this._gv = this._v;
@@ -98,14 +101,18 @@ export class Tensor {
       const n = shape[dim];
       const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
       const out = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = dim === shape.length - 1 ? conv(data[offset + i]) : build(dim + 1, offset + i * stride);
+      for (let i = 0; i < n; i++)
+        out[i] = dim === shape.length - 1 ? conv(data[offset + i]) : build(dim + 1, offset + i * stride);
       return out;
     };
     return build(0, 0);
   }
   item(): number | boolean {
     this._check('item');
-    if (this.size !== 1) throw new LazygradError(`item: expected a tensor with exactly one element, got shape [${this.shape}] (${this.size} elements)`);
+    if (this.size !== 1)
+      throw new LazygradError(
+        `item: expected a tensor with exactly one element, got shape [${this.shape}] (${this.size} elements)`,
+      );
     const v = readTensor(this, 'item', false)[0];
     return this._v.dtype === 'bool' ? v !== 0 : v;
   }
@@ -130,59 +137,155 @@ export class Tensor {
   }
 
   // ---- elementwise ----
-  add(o: TensorLike): Tensor { return ops.binary('add', this, o); }
-  sub(o: TensorLike): Tensor { return ops.binary('sub', this, o); }
-  mul(o: TensorLike): Tensor { return ops.binary('mul', this, o); }
-  div(o: TensorLike): Tensor { return ops.binary('div', this, o); }
-  pow(o: TensorLike): Tensor { return ops.binary('pow', this, o); }
-  maximum(o: TensorLike): Tensor { return ops.binary('maximum', this, o); }
-  minimum(o: TensorLike): Tensor { return ops.binary('minimum', this, o); }
-  lt(o: TensorLike): Tensor { return ops.binary('lt', this, o); }
-  le(o: TensorLike): Tensor { return ops.binary('le', this, o); }
-  gt(o: TensorLike): Tensor { return ops.binary('gt', this, o); }
-  ge(o: TensorLike): Tensor { return ops.binary('ge', this, o); }
-  eq(o: TensorLike): Tensor { return ops.binary('eq', this, o); }
-  ne(o: TensorLike): Tensor { return ops.binary('ne', this, o); }
-  neg(): Tensor { return ops.unary('neg', this); }
-  abs(): Tensor { return ops.unary('abs', this); }
-  exp(): Tensor { return ops.unary('exp', this); }
-  log(): Tensor { return ops.unary('log', this); }
-  sqrt(): Tensor { return ops.unary('sqrt', this); }
-  sin(): Tensor { return ops.unary('sin', this); }
-  cos(): Tensor { return ops.unary('cos', this); }
-  tanh(): Tensor { return ops.unary('tanh', this); }
-  sigmoid(): Tensor { return ops.unary('sigmoid', this); }
-  log1p(): Tensor { return ops.unary('log1p', this); }
-  expm1(): Tensor { return ops.unary('expm1', this); }
-  sign(): Tensor { return ops.unary('sign', this); }
-  relu(): Tensor { return ops.relu(this); }
-  square(): Tensor { return this.mul(this); }
-  cast(dtype: PublicDType): Tensor { return ops.cast(this, dtype); }
+  add(o: TensorLike): Tensor {
+    return ops.binary('add', this, o);
+  }
+  sub(o: TensorLike): Tensor {
+    return ops.binary('sub', this, o);
+  }
+  mul(o: TensorLike): Tensor {
+    return ops.binary('mul', this, o);
+  }
+  div(o: TensorLike): Tensor {
+    return ops.binary('div', this, o);
+  }
+  pow(o: TensorLike): Tensor {
+    return ops.binary('pow', this, o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return ops.binary('maximum', this, o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return ops.binary('minimum', this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return ops.binary('lt', this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return ops.binary('le', this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return ops.binary('gt', this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return ops.binary('ge', this, o);
+  }
+  eq(o: TensorLike): Tensor {
+    return ops.binary('eq', this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return ops.binary('ne', this, o);
+  }
+  neg(): Tensor {
+    return ops.unary('neg', this);
+  }
+  abs(): Tensor {
+    return ops.unary('abs', this);
+  }
+  exp(): Tensor {
+    return ops.unary('exp', this);
+  }
+  log(): Tensor {
+    return ops.unary('log', this);
+  }
+  sqrt(): Tensor {
+    return ops.unary('sqrt', this);
+  }
+  sin(): Tensor {
+    return ops.unary('sin', this);
+  }
+  cos(): Tensor {
+    return ops.unary('cos', this);
+  }
+  tanh(): Tensor {
+    return ops.unary('tanh', this);
+  }
+  sigmoid(): Tensor {
+    return ops.unary('sigmoid', this);
+  }
+  log1p(): Tensor {
+    return ops.unary('log1p', this);
+  }
+  expm1(): Tensor {
+    return ops.unary('expm1', this);
+  }
+  sign(): Tensor {
+    return ops.unary('sign', this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  square(): Tensor {
+    return this.mul(this);
+  }
+  cast(dtype: PublicDType): Tensor {
+    return ops.cast(this, dtype);
+  }
 
   // ---- reductions ----
-  sum(axis?: Axis, keepdims = false): Tensor { return ops.sum(this, axis, keepdims); }
-  mean(axis?: Axis, keepdims = false): Tensor { return ops.mean(this, axis, keepdims); }
-  max(axis?: Axis, keepdims = false): Tensor { return ops.max(this, axis, keepdims); }
-  min(axis?: Axis, keepdims = false): Tensor { return ops.min(this, axis, keepdims); }
-  argmax(axis?: number, keepdims = false): Tensor { return ops.argmax(this, axis, keepdims); }
-  argmin(axis?: number, keepdims = false): Tensor { return ops.argmax(ops.unary('neg', this), axis, keepdims); }
-  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
-  logsumexp(axis: Axis = -1, keepdims = false): Tensor { return ops.logsumexp(this, axis, keepdims); }
-  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
+  sum(axis?: Axis, keepdims = false): Tensor {
+    return ops.sum(this, axis, keepdims);
+  }
+  mean(axis?: Axis, keepdims = false): Tensor {
+    return ops.mean(this, axis, keepdims);
+  }
+  max(axis?: Axis, keepdims = false): Tensor {
+    return ops.max(this, axis, keepdims);
+  }
+  min(axis?: Axis, keepdims = false): Tensor {
+    return ops.min(this, axis, keepdims);
+  }
+  argmax(axis?: number, keepdims = false): Tensor {
+    return ops.argmax(this, axis, keepdims);
+  }
+  argmin(axis?: number, keepdims = false): Tensor {
+    return ops.argmax(ops.unary('neg', this), axis, keepdims);
+  }
+  softmax(axis = -1): Tensor {
+    return ops.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return ops.logSoftmax(this, axis);
+  }
+  logsumexp(axis: Axis = -1, keepdims = false): Tensor {
+    return ops.logsumexp(this, axis, keepdims);
+  }
+  matmul(o: Tensor): Tensor {
+    return ops.matmul(this, o);
+  }
 
   // ---- movement ----
-  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
-  expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
-  squeeze(axis?: Axis): Tensor { return ops.squeeze(this, axis); }
-  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
-  flatten(): Tensor { return ops.reshape(this, [-1]); }
-  slice(starts: readonly (number | null | undefined)[], ends?: readonly (number | null | undefined)[], steps?: readonly (number | null | undefined)[]): Tensor {
+  reshape(shape: readonly number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  transpose(perm?: readonly number[]): Tensor {
+    return ops.transpose(this, perm);
+  }
+  expand(shape: readonly number[]): Tensor {
+    return ops.expand(this, shape);
+  }
+  squeeze(axis?: Axis): Tensor {
+    return ops.squeeze(this, axis);
+  }
+  unsqueeze(axis: number): Tensor {
+    return ops.unsqueeze(this, axis);
+  }
+  flatten(): Tensor {
+    return ops.reshape(this, [-1]);
+  }
+  slice(
+    starts: readonly (number | null | undefined)[],
+    ends?: readonly (number | null | undefined)[],
+    steps?: readonly (number | null | undefined)[],
+  ): Tensor {
     return ops.slice(this, starts, ends, steps);
   }
-  pad(pads: readonly (readonly [number, number])[], value = 0): Tensor { return ops.pad(this, pads, value); }
-  oneHot(depth: number): Tensor { return ops.oneHot(this, depth); }
+  pad(pads: readonly (readonly [number, number])[], value = 0): Tensor {
+    return ops.pad(this, pads, value);
+  }
+  oneHot(depth: number): Tensor {
+    return ops.oneHot(this, depth);
+  }
 }
 
 /** @internal Parses a public dtype name. */

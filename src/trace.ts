@@ -62,7 +62,11 @@ function foreignParams(outputs: readonly Value[], own: ReadonlySet<Node>): Node[
  * the body reaches become extra parameters; their outer values are returned
  * so the caller passes them as inputs.
  */
-export function makeBody(name: string, params: readonly Node[], outputs: readonly Value[]): { body: Graph; lifted: Value[] } {
+export function makeBody(
+  name: string,
+  params: readonly Node[],
+  outputs: readonly Value[],
+): { body: Graph; lifted: Value[] } {
   const foreign = foreignParams(outputs, new Set(params));
   if (!foreign.length) return { body: graphFrom(name, params, outputs), lifted: [] };
   const fresh = foreign.map((p) => param(p.types[0].dtype, p.types[0].shape));

@@ -10,8 +10,11 @@ export function treeMap(fn: (...xs: Tensor[]) => Tensor, tree: unknown, ...rest:
     if (treeDefKey(f.def) !== treeDefKey(def)) throw new LazygradError('treeMap: trees have different structures');
     return f.leaves;
   });
-  return unflattenTree(def, leaves.map((l, i) => {
-    if (!(l instanceof Tensor)) throw new LazygradError(`treeMap: expected tensor leaves, got ${typeof l}`);
-    return fn(l, ...others.map((o) => o[i] as Tensor));
-  }));
+  return unflattenTree(
+    def,
+    leaves.map((l, i) => {
+      if (!(l instanceof Tensor)) throw new LazygradError(`treeMap: expected tensor leaves, got ${typeof l}`);
+      return fn(l, ...others.map((o) => o[i] as Tensor));
+    }),
+  );
 }

@@ -15,7 +15,14 @@
  */
 import type { Texture } from 'gpu.js';
 import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../../ir';
-import { type Backend, type CompiledPlan, type DeviceBuffer, type RunOptions, type TypedArray, arrayFor } from '../backend';
+import {
+  type Backend,
+  type CompiledPlan,
+  type DeviceBuffer,
+  type RunOptions,
+  type TypedArray,
+  arrayFor,
+} from '../backend';
 import { type LoweredKernel, MAX_ELEMENTS, lowerKernel } from './codegen';
 import { type CachedKernel, type Device, device } from './device';
 import { runOnHost } from './host';
@@ -44,7 +51,13 @@ export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly freesBuffers = true;
   readonly downloadIsView = false;
-  readonly limits: BackendLimits = { maxKernelInputs: 16, multiReduceKernels: false, randomOnHost: true, inPlaceWithinKernel: false };
+  readonly limits: BackendLimits = {
+    maxKernelInputs: 16,
+    multiReduceKernels: false,
+    randomOnHost: true,
+    inPlaceWithinKernel: false,
+    minStoredInnerDot: 256,
+  };
   readonly dev: Device;
   private live = 0;
   private readonly finalizer = new FinalizationRegistry<Texture>((tex) => this.deleteTexture(tex));
@@ -119,11 +132,20 @@ export class GpujsBackend implements Backend {
   }
 
   compile(plan: KernelPlan): GpujsCompiled {
-    const lowered = plan.kernels.map((k) => lowerKernel(k, k.inputs.map((b) => plan.buffers[b].size)));
+    const lowered = plan.kernels.map((k) =>
+      lowerKernel(
+        k,
+        k.inputs.map((b) => plan.buffers[b].size),
+      ),
+    );
     const fns = lowered.map((lk) => lk.steps.map((s) => this.dev.kernel(s.source, s.threads)));
     const sources = plan.kernels.map((k, i) => ({
       name: k.name,
-      source: lowered[i].host ? HOST_SOURCE : lowered[i].steps.length ? lowered[i].steps.map((s) => s.source).join('\n\n') : 'function empty() { /* no elements */ }',
+      source: lowered[i].host
+        ? HOST_SOURCE
+        : lowered[i].steps.length
+          ? lowered[i].steps.map((s) => s.source).join('\n\n')
+          : 'function empty() { /* no elements */ }',
     }));
     return { plan, sources, lowered, fns };
   }
@@ -139,7 +161,10 @@ export class GpujsBackend implements Backend {
     const hit = transient.get(b);
     if (hit) return hit;
     if (b.size === 0) return this.emptyTexture();
-    if (b.size > MAX_ELEMENTS) throw new LazygradError(`gpujs: a buffer of ${b.size} elements is over the 2^24 elements float32 indexing reaches`);
+    if (b.size > MAX_ELEMENTS)
+      throw new LazygradError(
+        `gpujs: a buffer of ${b.size} elements is over the 2^24 elements float32 indexing reaches`,
+      );
     const data = b.host instanceof Float32Array ? b.host : Float32Array.from(b.host!);
     const tex = this.dev.upload(data);
     if (b.size <= SMALL) {
@@ -174,17 +199,28 @@ export class GpujsBackend implements Backend {
     return out;
   }
 
-  private runSteps(k: Kernel, lk: LoweredKernel, fns: readonly CachedKernel[], bufs: GpujsBuffer[], args: readonly number[], transient: Map<GpujsBuffer, Texture>): GpujsBuffer {
+  private runSteps(
+    k: Kernel,
+    lk: LoweredKernel,
+    fns: readonly CachedKernel[],
+    bufs: GpujsBuffer[],
+    args: readonly number[],
+    transient: Map<GpujsBuffer, Texture>,
+  ): GpujsBuffer {
     const gl = this.dev.isGL;
     let partial: Texture | Float32Array | undefined;
     let result: Texture | Float32Array | undefined;
     lk.steps.forEach((step, si) => {
       const vals = step.args.map((a) => {
         switch (a.kind) {
-          case 'input': return this.devValue(bufs[k.inputs[a.slot]], transient);
-          case 'partial': return partial;
-          case 'scalar': return args[k.args[a.slot]];
-          case 'const': return a.value;
+          case 'input':
+            return this.devValue(bufs[k.inputs[a.slot]], transient);
+          case 'partial':
+            return partial;
+          case 'scalar':
+            return args[k.args[a.slot]];
+          case 'const':
+            return a.value;
         }
       });
       const r = this.call(fns[si], vals, `kernel ${k.name}`);
@@ -202,7 +238,13 @@ export class GpujsBackend implements Backend {
     return buf;
   }
 
-  run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts: RunOptions = {}): DeviceBuffer[] {
+  run(
+    exe: CompiledPlan,
+    params: readonly DeviceBuffer[],
+    captures: readonly DeviceBuffer[],
+    scalars: readonly number[],
+    opts: RunOptions = {},
+  ): DeviceBuffer[] {
     const { plan, lowered, fns } = exe as GpujsCompiled;
     const bufs: GpujsBuffer[] = new Array(plan.buffers.length);
     for (const b of plan.buffers) {
@@ -219,7 +261,16 @@ export class GpujsBackend implements Backend {
         if (ob.size === 0) bufs[ob.id] = { dtype: ob.dtype, size: 0, host: arrayFor(ob.dtype, 0) } as GpujsBuffer;
         else if (lowered[i].host) {
           const ins = k.inputs.map((b) => this.download(bufs[b]));
-          bufs[ob.id] = { dtype: ob.dtype, size: ob.size, host: runOnHost(k, ins, k.args.map((s) => args[s]), ob.dtype) } as GpujsBuffer;
+          bufs[ob.id] = {
+            dtype: ob.dtype,
+            size: ob.size,
+            host: runOnHost(
+              k,
+              ins,
+              k.args.map((s) => args[s]),
+              ob.dtype,
+            ),
+          } as GpujsBuffer;
         } else bufs[ob.id] = this.runSteps(k, lowered[i], fns[i], bufs, args, transient);
         for (const id of plan.frees[i]) if (plan.buffers[id].role === 'temp') this.free(bufs[id]);
         if (opts.onKernel) {

@@ -73,7 +73,10 @@ interface Split {
 type Mode = { kind: 'normal' } | { kind: 'partial'; split: Split } | { kind: 'final'; split: Split };
 
 /** Taylor coefficients of tanh(x) / x in powers of x^2 (through x^16: relative error < 1e-8 below 0.55). */
-const TANH_SERIES = [1.0, -0.3333333333333333, 0.13333333333333333, -0.05396825396825397, 0.021869488536155203, -0.008863235529902197, 0.003592128036572481, -0.0014558343870513183, 0.0005900274409455859];
+const TANH_SERIES = [
+  1.0, -0.3333333333333333, 0.13333333333333333, -0.05396825396825397, 0.021869488536155203, -0.008863235529902197,
+  0.003592128036572481, -0.0014558343870513183, 0.0005900274409455859,
+];
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -132,28 +135,41 @@ function planSplit(k: Kernel, red: Red, outElems: number): Split {
   const chunks = Math.ceil(sizes[axis] / chunk);
   const parts = prod(sizes.slice(0, axis)) * chunks;
   if (parts > LOOP_CAP || outElems * parts > MAX_ELEMENTS) {
-    throw new LazygradError(`gpujs: kernel ${k.name} reduces ${total} elements per output element, too many to split into two passes (GL loop cap ${LOOP_CAP})`);
+    throw new LazygradError(
+      `gpujs: kernel ${k.name} reduces ${total} elements per output element, too many to split into two passes (GL loop cap ${LOOP_CAP})`,
+    );
   }
   return { red, axis, chunk, chunks, parts };
 }
 
 /** The gpu.js kernels that compute one plan kernel. `inputSizes`: element count per input slot. */
 export function lowerKernel(k: Kernel, inputSizes: readonly number[]): LoweredKernel {
-  if (k.outputs.length !== 1) throw new LazygradError(`gpujs: kernel ${k.name} has ${k.outputs.length} outputs; the gpujs backend writes one output per kernel`);
+  if (k.outputs.length !== 1)
+    throw new LazygradError(
+      `gpujs: kernel ${k.name} has ${k.outputs.length} outputs; the gpujs backend writes one output per kernel`,
+    );
   const root = k.outputs[0].expr;
   if (hasRandom(root)) return { host: true, steps: [] };
   const outElems = prod(k.shape);
   if (outElems === 0) return { host: false, steps: [] }; // nothing to compute
-  if (outElems > MAX_ELEMENTS) throw new LazygradError(`gpujs: kernel ${k.name} has ${outElems} output elements; the gpujs backend indexes in float32, exact up to 2^24 = ${MAX_ELEMENTS}`);
+  if (outElems > MAX_ELEMENTS)
+    throw new LazygradError(
+      `gpujs: kernel ${k.name} has ${outElems} output elements; the gpujs backend indexes in float32, exact up to 2^24 = ${MAX_ELEMENTS}`,
+    );
   const { total, reds, nested } = loopCost(root);
   if (total <= LOOP_CAP) return { host: false, steps: [new Emitter(k, inputSizes, { kind: 'normal' }).step()] };
   if (reds.length !== 1 || nested) {
-    throw new LazygradError(`gpujs: kernel ${k.name} runs ${total} loop iterations per element in ${reds.length} reductions; over the GL loop cap of ${LOOP_CAP} only a single reduction can be split`);
+    throw new LazygradError(
+      `gpujs: kernel ${k.name} runs ${total} loop iterations per element in ${reds.length} reductions; over the GL loop cap of ${LOOP_CAP} only a single reduction can be split`,
+    );
   }
   const split = planSplit(k, reds[0], outElems);
   return {
     host: false,
-    steps: [new Emitter(k, inputSizes, { kind: 'partial', split }).step(), new Emitter(k, inputSizes, { kind: 'final', split }).step()],
+    steps: [
+      new Emitter(k, inputSizes, { kind: 'partial', split }).step(),
+      new Emitter(k, inputSizes, { kind: 'final', split }).step(),
+    ],
   };
 }
 
@@ -232,9 +248,25 @@ class Emitter {
     const body = this.emitBody();
     const name = `${this.k.name.replace(/[^A-Za-z0-9_]/g, '_')}_${this.mode.kind}_${this.threads()}`;
     // gpu.js bakes argument texture sizes into the shader: the sizes are part of the source (the cache key).
-    const sizes = this.args.map((a) => (a.kind === 'input' ? this.inputSizes[a.slot] : a.kind === 'partial' ? prod(this.k.shape) * (this.mode as { split: Split }).split.parts : '-'));
-    const source = [`function ${name}(${this.params.join(', ')}) {`, `  // argument sizes: ${sizes.join(', ')}`, ...body.map((l) => '  ' + l), '}'].join('\n');
-    return { source, threads: this.threads(), args: this.args, writes: this.mode.kind === 'partial' ? 'partial' : 'out' };
+    const sizes = this.args.map((a) =>
+      a.kind === 'input'
+        ? this.inputSizes[a.slot]
+        : a.kind === 'partial'
+          ? prod(this.k.shape) * (this.mode as { split: Split }).split.parts
+          : '-',
+    );
+    const source = [
+      `function ${name}(${this.params.join(', ')}) {`,
+      `  // argument sizes: ${sizes.join(', ')}`,
+      ...body.map((l) => '  ' + l),
+      '}',
+    ].join('\n');
+    return {
+      source,
+      threads: this.threads(),
+      args: this.args,
+      writes: this.mode.kind === 'partial' ? 'partial' : 'out',
+    };
   }
 
   // ---- scopes and names ----
@@ -299,14 +331,17 @@ class Emitter {
 
   private idx(i: Idx): string {
     switch (i.kind) {
-      case 'num': return this.num(i.value);
+      case 'num':
+        return this.num(i.value);
       case 'var': {
         const n = this.varName.get(i.variable);
         if (!n) throw new Error(`gpujs codegen: loop variable ${i.variable.id} has no name`);
         return n;
       }
-      case 'add': return `(${i.terms.map((t) => this.idx(t)).join(' + ')})`;
-      case 'mul': return `(${this.idx(i.operand)} * ${this.num(i.constant)})`;
+      case 'add':
+        return `(${i.terms.map((t) => this.idx(t)).join(' + ')})`;
+      case 'mul':
+        return `(${this.idx(i.operand)} * ${this.num(i.constant)})`;
       case 'div':
       case 'mod': {
         const scope = this.scopeOfVars(idxVars(i.operand));
@@ -348,7 +383,9 @@ class Emitter {
     const hit = this.names.get(e);
     if (hit) return hit;
     let name: string;
-    if (e.kind === 'reduce') name = this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
+    if (e.kind === 'reduce')
+      name =
+        this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
     else {
       const scope = this.scopeOfVars(this.fv(e));
       if (e.kind === 'index') name = this.bind(scope, this.idx(e.at));
@@ -403,7 +440,10 @@ class Emitter {
     return vars.map((x) => {
       this.varName.set(x, `v${x.id}`);
       this.varScope.set(x, inner);
-      return { open: `for (let j${x.id} = 0; j${x.id} < ${x.size}; j${x.id}++) {`, decls: [`const v${x.id} = j${x.id} + 0.0;`] };
+      return {
+        open: `for (let j${x.id} = 0; j${x.id} < ${x.size}; j${x.id}++) {`,
+        decls: [`const v${x.id} = j${x.id} + 0.0;`],
+      };
     });
   }
 
@@ -428,7 +468,12 @@ class Emitter {
     const x = e.vars[sp.axis];
     this.varName.set(x, `v${x.id}`);
     this.varScope.set(x, inner);
-    const levels = [{ open: `for (let cj = 0; cj < ${sp.chunk}; cj++) {`, decls: [`const v${x.id} = ${chunk} * ${this.num(sp.chunk)} + cj;`] }];
+    const levels = [
+      {
+        open: `for (let cj = 0; cj < ${sp.chunk}; cj++) {`,
+        decls: [`const v${x.id} = ${chunk} * ${this.num(sp.chunk)} + cj;`],
+      },
+    ];
     if (sp.chunk * sp.chunks !== x.size) levels.push({ open: `if (v${x.id} < ${this.num(x.size)}) {`, decls: [] });
     levels.push(...this.loops(e.vars.slice(sp.axis + 1), inner));
     const v = this.value(e.body);
@@ -454,31 +499,56 @@ class Emitter {
     const a = e.args.map((x) => this.value(x));
     const bind = (rhs: string) => this.bind(scope, rhs);
     switch (e.op) {
-      case 'neg': return bind(`(-${a[0]})`);
-      case 'abs': return bind(`Math.abs(${a[0]})`);
-      case 'sign': return bind(`(${a[0]} > 0.0 ? 1.0 : (${a[0]} < 0.0 ? -1.0 : ${a[0]}))`);
-      case 'not': return bind(`(1.0 - ${a[0]})`);
-      case 'add': return bind(`(${a[0]} + ${a[1]})`);
-      case 'sub': return bind(`(${a[0]} - ${a[1]})`);
-      case 'mul': return bind(`(${a[0]} * ${a[1]})`);
-      case 'div': return bind(`(${a[0]} / ${a[1]})`);
-      case 'maximum': return bind(`Math.max(${a[0]}, ${a[1]})`);
-      case 'minimum': return bind(`Math.min(${a[0]}, ${a[1]})`);
-      case 'and': return bind(`(${a[0]} * ${a[1]})`);
-      case 'or': return bind(`Math.max(${a[0]}, ${a[1]})`);
-      case 'lt': return bind(`(${a[0]} < ${a[1]} ? 1.0 : 0.0)`);
-      case 'le': return bind(`(${a[0]} <= ${a[1]} ? 1.0 : 0.0)`);
-      case 'gt': return bind(`(${a[0]} > ${a[1]} ? 1.0 : 0.0)`);
-      case 'ge': return bind(`(${a[0]} >= ${a[1]} ? 1.0 : 0.0)`);
-      case 'eq': return bind(`(${a[0]} == ${a[1]} ? 1.0 : 0.0)`);
-      case 'ne': return bind(`(${a[0]} != ${a[1]} ? 1.0 : 0.0)`);
-      case 'where': return bind(`(${a[0]} != 0.0 ? ${a[1]} : ${a[2]})`);
-      case 'exp': return bind(`Math.exp(${a[0]})`);
-      case 'sin': return bind(`Math.sin(${a[0]})`);
-      case 'cos': return bind(`Math.cos(${a[0]})`);
-      case 'sqrt': return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.sqrt(${a[0]}))`);
-      case 'log': return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.log(${a[0]}))`);
-      case 'tanh': return this.tanh(scope, a[0]);
+      case 'neg':
+        return bind(`(-${a[0]})`);
+      case 'abs':
+        return bind(`Math.abs(${a[0]})`);
+      case 'sign':
+        return bind(`(${a[0]} > 0.0 ? 1.0 : (${a[0]} < 0.0 ? -1.0 : ${a[0]}))`);
+      case 'not':
+        return bind(`(1.0 - ${a[0]})`);
+      case 'add':
+        return bind(`(${a[0]} + ${a[1]})`);
+      case 'sub':
+        return bind(`(${a[0]} - ${a[1]})`);
+      case 'mul':
+        return bind(`(${a[0]} * ${a[1]})`);
+      case 'div':
+        return bind(`(${a[0]} / ${a[1]})`);
+      case 'maximum':
+        return bind(`Math.max(${a[0]}, ${a[1]})`);
+      case 'minimum':
+        return bind(`Math.min(${a[0]}, ${a[1]})`);
+      case 'and':
+        return bind(`(${a[0]} * ${a[1]})`);
+      case 'or':
+        return bind(`Math.max(${a[0]}, ${a[1]})`);
+      case 'lt':
+        return bind(`(${a[0]} < ${a[1]} ? 1.0 : 0.0)`);
+      case 'le':
+        return bind(`(${a[0]} <= ${a[1]} ? 1.0 : 0.0)`);
+      case 'gt':
+        return bind(`(${a[0]} > ${a[1]} ? 1.0 : 0.0)`);
+      case 'ge':
+        return bind(`(${a[0]} >= ${a[1]} ? 1.0 : 0.0)`);
+      case 'eq':
+        return bind(`(${a[0]} == ${a[1]} ? 1.0 : 0.0)`);
+      case 'ne':
+        return bind(`(${a[0]} != ${a[1]} ? 1.0 : 0.0)`);
+      case 'where':
+        return bind(`(${a[0]} != 0.0 ? ${a[1]} : ${a[2]})`);
+      case 'exp':
+        return bind(`Math.exp(${a[0]})`);
+      case 'sin':
+        return bind(`Math.sin(${a[0]})`);
+      case 'cos':
+        return bind(`Math.cos(${a[0]})`);
+      case 'sqrt':
+        return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.sqrt(${a[0]}))`);
+      case 'log':
+        return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.log(${a[0]}))`);
+      case 'tanh':
+        return this.tanh(scope, a[0]);
       case 'sigmoid': {
         // exp of -|x| never overflows.
         const ex = bind(`Math.exp(-Math.abs(${a[0]}))`);
@@ -491,7 +561,9 @@ class Emitter {
         const x = a[0];
         const sv = bind(`${x} / (2.0 + ${x})`);
         const s2 = bind(`${sv} * ${sv}`);
-        const series = bind(`2.0 * ${sv} * (1.0 + ${s2} * (1.0 / 3.0 + ${s2} * (1.0 / 5.0 + ${s2} * (1.0 / 7.0 + ${s2} * (1.0 / 9.0 + ${s2} * (1.0 / 11.0))))))`);
+        const series = bind(
+          `2.0 * ${sv} * (1.0 + ${s2} * (1.0 / 3.0 + ${s2} * (1.0 / 5.0 + ${s2} * (1.0 / 7.0 + ${s2} * (1.0 / 9.0 + ${s2} * (1.0 / 11.0))))))`,
+        );
         return bind(`(Math.abs(${x}) < 0.25 ? ${series} : Math.log(1.0 + ${x}))`);
       }
       case 'expm1': {
@@ -502,7 +574,8 @@ class Emitter {
         const series = bind(`${x} * ${poly}`);
         return bind(`(Math.abs(${x}) < 0.5 ? ${series} : Math.exp(${x}) - 1.0)`);
       }
-      case 'pow': return this.pow(scope, a[0], a[1]);
+      case 'pow':
+        return this.pow(scope, a[0], a[1]);
       case 'cast': {
         const from = e.args[0].dtype;
         if (e.dtype === from || e.dtype === 'f32' || (e.dtype === 'i32' && from === 'bool')) return a[0];
@@ -548,7 +621,9 @@ class Emitter {
       n = h;
     }
     const byInt = bind(`(${y} < 0.0 ? 1.0 / ${r} : ${r})`);
-    const mag = bind(`(${isInt} == 1.0 && ${ay} <= 64.0 ? ${byInt} : (${ax} == 0.0 ? (${y} < 0.0 ? ${this.special(Infinity)} : 0.0) : Math.pow(${ax}, ${y})))`);
+    const mag = bind(
+      `(${isInt} == 1.0 && ${ay} <= 64.0 ? ${byInt} : (${ax} == 0.0 ? (${y} < 0.0 ? ${this.special(Infinity)} : 0.0) : Math.pow(${ax}, ${y})))`,
+    );
     const odd = bind(`(${isInt} == 1.0 && ${ay} - 2.0 * Math.floor(${ay} * 0.5) == 1.0 ? -1.0 : 1.0)`);
     const neg = bind(`(${isInt} == 1.0 ? ${odd} * ${mag} : ${this.special(NaN)})`);
     // y = 0.5 is sqrt, correctly rounded on GL (pow is not).

@@ -15,7 +15,11 @@ import { LazygradError } from '../../ir';
 
 export type GpujsMode = 'headlessgl' | 'webasm' | 'cpu';
 
-const KERNEL_CLASS: Record<GpujsMode, string> = { headlessgl: 'HeadlessGLKernel', webasm: 'WebAssemblyKernel', cpu: 'CPUKernel' };
+const KERNEL_CLASS: Record<GpujsMode, string> = {
+  headlessgl: 'HeadlessGLKernel',
+  webasm: 'WebAssemblyKernel',
+  cpu: 'CPUKernel',
+};
 
 interface Impl {
   constructor: { name: string };
@@ -48,10 +52,12 @@ export class Device {
     if (want === 'webasm' || want === 'cpu') mode = want;
     else if (GPU.isHeadlessGLSupported) mode = 'headlessgl';
     else {
-      const reason = typeof process !== 'undefined' && !process.env.DISPLAY
-        ? 'no display for headless GL (run under `xvfb-run -a`)'
-        : 'gpu.js reports headless GL unsupported (is the native `gl` module built?)';
-      if (want === 'headlessgl') throw new LazygradError(`gpujs: LAZYGRAD_GPUJS_MODE=headlessgl but there is no GL context: ${reason}`);
+      const reason =
+        typeof process !== 'undefined' && !process.env.DISPLAY
+          ? 'no display for headless GL (run under `xvfb-run -a`)'
+          : 'gpu.js reports headless GL unsupported (is the native `gl` module built?)';
+      if (want === 'headlessgl')
+        throw new LazygradError(`gpujs: LAZYGRAD_GPUJS_MODE=headlessgl but there is no GL context: ${reason}`);
       mode = GPU.isWebAssemblySupported ? 'webasm' : 'cpu';
       this.fallbackReason = reason;
       console.warn(`lazygrad: gpujs backend runs gpu.js in ${mode} mode: ${reason}`);
@@ -63,7 +69,8 @@ export class Device {
       const probe = this.upload(new Float32Array([1.5, -2]));
       const back = Array.from(probe.toArray() as Float32Array);
       probe.delete();
-      if (back[0] !== 1.5 || back[1] !== -2) throw new LazygradError(`gpujs: the GL probe kernel returned ${JSON.stringify(back)}, expected [1.5,-2]`);
+      if (back[0] !== 1.5 || back[1] !== -2)
+        throw new LazygradError(`gpujs: the GL probe kernel returned ${JSON.stringify(back)}, expected [1.5,-2]`);
     }
   }
 
@@ -77,7 +84,9 @@ export class Device {
     const name = impl.constructor.name;
     if (name !== KERNEL_CLASS[this.mode]) {
       const why = impl.fallbackReason ? `: ${String(impl.fallbackReason)}` : '';
-      throw new LazygradError(`gpujs: ${what} runs as ${name}, not ${KERNEL_CLASS[this.mode]} (gpu.js fell back${why})`);
+      throw new LazygradError(
+        `gpujs: ${what} runs as ${name}, not ${KERNEL_CLASS[this.mode]} (gpu.js fell back${why})`,
+      );
     }
   }
 
@@ -85,7 +94,12 @@ export class Device {
   upload(data: Float32Array): Texture {
     if (!this.copyKernel) {
       this.copyKernel = this.gpu.createKernel('function copy(a) { return a[this.thread.x]; }', {
-        output: [Math.max(1, data.length)], pipeline: true, immutable: true, tactic: 'precision', dynamicOutput: true, dynamicArguments: true,
+        output: [Math.max(1, data.length)],
+        pipeline: true,
+        immutable: true,
+        tactic: 'precision',
+        dynamicOutput: true,
+        dynamicArguments: true,
       });
     }
     const k = this.copyKernel;
@@ -104,7 +118,10 @@ export class Device {
       const fn = this.gpu.createKernel(source, {
         // Static arguments: texture sizes become shader constants (twice as fast as uniforms on llvmpipe);
         // the generated source names them, so a cached kernel always sees the sizes it was built for.
-        output: [threads], pipeline, immutable: pipeline, tactic: 'precision',
+        output: [threads],
+        pipeline,
+        immutable: pipeline,
+        tactic: 'precision',
       });
       k = { fn };
       this.kernels.set(key, k);

@@ -77,7 +77,8 @@ class HostCompiler {
         const v = this.args[e.slot];
         return () => v;
       }
-      case 'index': return this.idx(e.at);
+      case 'index':
+        return this.idx(e.at);
       case 'load': {
         const arr = this.ins[e.input];
         const at = this.idx(e.at);
@@ -106,7 +107,8 @@ class HostCompiler {
           return acc;
         };
       }
-      case 'op': return this.op(e);
+      case 'op':
+        return this.op(e);
     }
   }
 
@@ -114,36 +116,66 @@ class HostCompiler {
     const [a, b, c] = e.args.map((x) => this.expr(x));
     const int = e.dtype === 'i32';
     switch (e.op) {
-      case 'neg': return int ? (v) => -a(v) | 0 : (v) => -a(v);
-      case 'abs': return int ? (v) => Math.abs(a(v)) | 0 : (v) => Math.abs(a(v));
-      case 'sign': return (v) => Math.sign(a(v));
-      case 'not': return (v) => 1 - a(v);
-      case 'add': return int ? (v) => (a(v) + b(v)) | 0 : (v) => a(v) + b(v);
-      case 'sub': return int ? (v) => (a(v) - b(v)) | 0 : (v) => a(v) - b(v);
-      case 'mul': return int ? (v) => Math.imul(a(v), b(v)) : (v) => a(v) * b(v);
-      case 'div': return (v) => a(v) / b(v);
-      case 'pow': return (v) => Math.pow(a(v), b(v));
-      case 'maximum': return (v) => Math.max(a(v), b(v));
-      case 'minimum': return (v) => Math.min(a(v), b(v));
-      case 'and': return (v) => a(v) & b(v);
-      case 'or': return (v) => a(v) | b(v);
-      case 'lt': return (v) => (a(v) < b(v) ? 1 : 0);
-      case 'le': return (v) => (a(v) <= b(v) ? 1 : 0);
-      case 'gt': return (v) => (a(v) > b(v) ? 1 : 0);
-      case 'ge': return (v) => (a(v) >= b(v) ? 1 : 0);
-      case 'eq': return (v) => (a(v) === b(v) ? 1 : 0);
-      case 'ne': return (v) => (a(v) !== b(v) ? 1 : 0);
-      case 'where': return (v) => (a(v) !== 0 ? b(v) : c(v));
-      case 'random': return (v) => uniform(a(v), b(v));
-      case 'exp': return (v) => Math.exp(a(v));
-      case 'log': return (v) => Math.log(a(v));
-      case 'sqrt': return (v) => Math.sqrt(a(v));
-      case 'sin': return (v) => Math.sin(a(v));
-      case 'cos': return (v) => Math.cos(a(v));
-      case 'tanh': return (v) => Math.tanh(a(v));
-      case 'sigmoid': return (v) => sigmoid(a(v));
-      case 'log1p': return (v) => Math.log1p(a(v));
-      case 'expm1': return (v) => Math.expm1(a(v));
+      case 'neg':
+        return int ? (v) => -a(v) | 0 : (v) => -a(v);
+      case 'abs':
+        return int ? (v) => Math.abs(a(v)) | 0 : (v) => Math.abs(a(v));
+      case 'sign':
+        return (v) => Math.sign(a(v));
+      case 'not':
+        return (v) => 1 - a(v);
+      case 'add':
+        return int ? (v) => (a(v) + b(v)) | 0 : (v) => a(v) + b(v);
+      case 'sub':
+        return int ? (v) => (a(v) - b(v)) | 0 : (v) => a(v) - b(v);
+      case 'mul':
+        return int ? (v) => Math.imul(a(v), b(v)) : (v) => a(v) * b(v);
+      case 'div':
+        return (v) => a(v) / b(v);
+      case 'pow':
+        return (v) => Math.pow(a(v), b(v));
+      case 'maximum':
+        return (v) => Math.max(a(v), b(v));
+      case 'minimum':
+        return (v) => Math.min(a(v), b(v));
+      case 'and':
+        return (v) => a(v) & b(v);
+      case 'or':
+        return (v) => a(v) | b(v);
+      case 'lt':
+        return (v) => (a(v) < b(v) ? 1 : 0);
+      case 'le':
+        return (v) => (a(v) <= b(v) ? 1 : 0);
+      case 'gt':
+        return (v) => (a(v) > b(v) ? 1 : 0);
+      case 'ge':
+        return (v) => (a(v) >= b(v) ? 1 : 0);
+      case 'eq':
+        return (v) => (a(v) === b(v) ? 1 : 0);
+      case 'ne':
+        return (v) => (a(v) !== b(v) ? 1 : 0);
+      case 'where':
+        return (v) => (a(v) !== 0 ? b(v) : c(v));
+      case 'random':
+        return (v) => uniform(a(v), b(v));
+      case 'exp':
+        return (v) => Math.exp(a(v));
+      case 'log':
+        return (v) => Math.log(a(v));
+      case 'sqrt':
+        return (v) => Math.sqrt(a(v));
+      case 'sin':
+        return (v) => Math.sin(a(v));
+      case 'cos':
+        return (v) => Math.cos(a(v));
+      case 'tanh':
+        return (v) => Math.tanh(a(v));
+      case 'sigmoid':
+        return (v) => sigmoid(a(v));
+      case 'log1p':
+        return (v) => Math.log1p(a(v));
+      case 'expm1':
+        return (v) => Math.expm1(a(v));
       case 'cast': {
         const from = e.args[0].dtype;
         if (e.dtype === from || e.dtype === 'f32' || (e.dtype === 'i32' && from === 'bool')) return a;
@@ -155,7 +187,12 @@ class HostCompiler {
 }
 
 /** Evaluates kernel `k` on host arrays; returns its output as a typed array of `dtype`. */
-export function runOnHost(k: Kernel, ins: readonly ArrayLike<number>[], args: readonly number[], dtype: DType): TypedArray {
+export function runOnHost(
+  k: Kernel,
+  ins: readonly ArrayLike<number>[],
+  args: readonly number[],
+  dtype: DType,
+): TypedArray {
   const hc = new HostCompiler(ins, args);
   const outSlots = k.vars.map((x) => hc.varSlot(x));
   const f = hc.expr(k.outputs[0].expr);

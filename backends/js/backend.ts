@@ -6,7 +6,14 @@
  * the same kernels run over them.
  */
 import { type BackendLimits, type DType, type KernelPlan, uniform } from '../../ir';
-import { type Backend, type CompiledPlan, type DeviceBuffer, type RunOptions, type TypedArray, arrayFor } from '../backend';
+import {
+  type Backend,
+  type CompiledPlan,
+  type DeviceBuffer,
+  type RunOptions,
+  type TypedArray,
+  arrayFor,
+} from '../backend';
 import { generateKernelSource } from './codegen';
 
 type KernelFn = (ins: TypedArray[], outs: TypedArray[], args: number[]) => void;
@@ -30,7 +37,13 @@ const kernelCache = new Map<string, KernelFn>();
 
 export class JsBackend implements Backend {
   readonly name = 'js';
-  readonly limits: BackendLimits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true, rowCache: true };
+  readonly limits: BackendLimits = {
+    maxKernelInputs: Infinity,
+    multiReduceKernels: true,
+    inPlaceWithinKernel: true,
+    rowCache: true,
+    minStoredInnerDot: 256,
+  };
   readonly mode: string;
   readonly freesBuffers = false;
   readonly downloadIsView = true;
@@ -74,7 +87,13 @@ export class JsBackend implements Backend {
     return { plan, sources, fns };
   }
 
-  run(exe: CompiledPlan, params: readonly DeviceBuffer[], captures: readonly DeviceBuffer[], scalars: readonly number[], opts: RunOptions = {}): DeviceBuffer[] {
+  run(
+    exe: CompiledPlan,
+    params: readonly DeviceBuffer[],
+    captures: readonly DeviceBuffer[],
+    scalars: readonly number[],
+    opts: RunOptions = {},
+  ): DeviceBuffer[] {
     const { plan, fns } = exe as JsCompiled;
     const arrays: TypedArray[] = new Array(plan.buffers.length);
     const slots = new Map<number, TypedArray>();
@@ -84,9 +103,11 @@ export class JsBackend implements Backend {
       else if (b.role === 'capture') arrays[b.id] = (captures[b.source!] as JsBuffer).data;
       else if (b.role === 'output') {
         // Kernels write every element of their outputs: no need to zero them first.
-        arrays[b.id] = b.aliasOf !== undefined && opts.donated?.has(plan.buffers[b.aliasOf].source!) ? arrays[b.aliasOf] : arrayFor(b.dtype, b.size, this.float64, true);
-      }
-      else {
+        arrays[b.id] =
+          b.aliasOf !== undefined && opts.donated?.has(plan.buffers[b.aliasOf].source!)
+            ? arrays[b.aliasOf]
+            : arrayFor(b.dtype, b.size, this.float64, true);
+      } else {
         let arr = slots.get(b.slot!);
         if (!arr) {
           const key = `${b.dtype}:${b.size}`;
@@ -97,7 +118,9 @@ export class JsBackend implements Backend {
         arrays[b.id] = arr;
       }
     }
-    const args = plan.scalars.map((s, i) => (s.dtype === 'f32' && !this.float64 ? Math.fround(scalars[i]) : scalars[i]));
+    const args = plan.scalars.map((s, i) =>
+      s.dtype === 'f32' && !this.float64 ? Math.fround(scalars[i]) : scalars[i],
+    );
     plan.kernels.forEach((k, i) => {
       const ins = k.inputs.map((b) => arrays[b]);
       const outs = k.outputs.map((o) => arrays[o.buffer]);

@@ -18,7 +18,17 @@
  * a 4x4 block of float64 accumulators held in locals over the reduction,
  * then the epilogue applied per element.
  */
-import { type Expr, type Kernel, type LoopVar, type RowCache, exprArgs, freeVars, rowCaches, sym, type Idx } from '../../ir';
+import {
+  type Expr,
+  type Kernel,
+  type LoopVar,
+  type RowCache,
+  exprArgs,
+  freeVars,
+  rowCaches,
+  sym,
+  type Idx,
+} from '../../ir';
 
 const { renderIdx, flatIndex, idxVar } = sym;
 
@@ -28,8 +38,16 @@ interface Block {
 }
 
 const UNARY_F: Record<string, string> = {
-  exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', sin: 'Math.sin', cos: 'Math.cos', tanh: 'Math.tanh',
-  log1p: 'Math.log1p', expm1: 'Math.expm1', sigmoid: 'sigmoid', sign: 'Math.sign',
+  exp: 'Math.exp',
+  log: 'Math.log',
+  sqrt: 'Math.sqrt',
+  sin: 'Math.sin',
+  cos: 'Math.cos',
+  tanh: 'Math.tanh',
+  log1p: 'Math.log1p',
+  expm1: 'Math.expm1',
+  sigmoid: 'sigmoid',
+  sign: 'Math.sign',
 };
 const COMPARE: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
 
@@ -252,8 +270,15 @@ class KernelEmitter {
     };
     const body: string[] = [];
     for (let u = 0; u < UNROLL; u++) body.push(...copy(u));
-    const lines = [`let ${i} = 0;`, `for (; ${i} < ${x.size - UNROLL + 1}; ${i} += ${UNROLL}) {`, ...body.map((s) => '  ' + s), `  o += ${UNROLL};`, '}'];
-    if (x.size % UNROLL) lines.push(`for (; ${i} < ${x.size}; ${i}++) {`, ...copy(0).map((s) => '  ' + s), '  o++;', '}');
+    const lines = [
+      `let ${i} = 0;`,
+      `for (; ${i} < ${x.size - UNROLL + 1}; ${i} += ${UNROLL}) {`,
+      ...body.map((s) => '  ' + s),
+      `  o += ${UNROLL};`,
+      '}',
+    ];
+    if (x.size % UNROLL)
+      lines.push(`for (; ${i} < ${x.size}; ${i}++) {`, ...copy(0).map((s) => '  ' + s), '  o++;', '}');
     return lines;
   }
 
@@ -261,8 +286,12 @@ class KernelEmitter {
     const inner = this.reduceInner.get(e)!;
     const init = e.op === 'sum' ? '0' : e.dtype === 'i32' ? '-2147483648' : '-Infinity';
     const body = this.ref(e.body, defaultName);
-    const update = e.op === 'max' ? `${name} = Math.max(${name}, ${body});`
-      : e.dtype === 'i32' ? `${name} = (${name} + ${body}) | 0;` : `${name} += ${body};`;
+    const update =
+      e.op === 'max'
+        ? `${name} = Math.max(${name}, ${body});`
+        : e.dtype === 'i32'
+          ? `${name} = (${name} + ${body}) | 0;`
+          : `${name} += ${body};`;
     const lines = [`let ${name} = ${init};`];
     let indent = '';
     for (const x of e.vars) {
@@ -287,32 +316,56 @@ class KernelEmitter {
     return this.temps.get(e) ?? this.inline(e, names, subst, flat);
   }
 
-  private inline(e: Expr, names: Names, subst?: Map<Expr, string>, flat = names === defaultName ? 'o' : undefined): string {
+  private inline(
+    e: Expr,
+    names: Names,
+    subst?: Map<Expr, string>,
+    flat = names === defaultName ? 'o' : undefined,
+  ): string {
     const r = (x: Expr) => this.ref(x, names, subst, flat);
     switch (e.kind) {
-      case 'lit': return literal(e.value);
-      case 'arg': return `a${e.slot}`;
-      case 'index': return renderIdx(e.at, names);
-      case 'load': return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : renderIdx(e.at, names)}]`;
-      case 'reduce': throw new Error('codegen: a reduction must be a temporary');
+      case 'lit':
+        return literal(e.value);
+      case 'arg':
+        return `a${e.slot}`;
+      case 'index':
+        return renderIdx(e.at, names);
+      case 'load':
+        return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : renderIdx(e.at, names)}]`;
+      case 'reduce':
+        throw new Error('codegen: a reduction must be a temporary');
       case 'op': {
         const a = e.args.map(r);
         const int = e.dtype === 'i32';
         switch (e.op) {
-          case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
-          case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
-          case 'not': return `(1 - ${a[0]})`;
-          case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
-          case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
-          case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
-          case 'div': return `(${a[0]} / ${a[1]})`;
-          case 'pow': return `Math.pow(${a[0]}, ${a[1]})`;
-          case 'maximum': return `Math.max(${a[0]}, ${a[1]})`;
-          case 'minimum': return `Math.min(${a[0]}, ${a[1]})`;
-          case 'and': return `(${a[0]} & ${a[1]})`;
-          case 'or': return `(${a[0]} | ${a[1]})`;
-          case 'where': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-          case 'random': return `rnd(${a[0]}, ${a[1]})`;
+          case 'neg':
+            return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
+          case 'abs':
+            return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
+          case 'not':
+            return `(1 - ${a[0]})`;
+          case 'add':
+            return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
+          case 'sub':
+            return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
+          case 'mul':
+            return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
+          case 'div':
+            return `(${a[0]} / ${a[1]})`;
+          case 'pow':
+            return `Math.pow(${a[0]}, ${a[1]})`;
+          case 'maximum':
+            return `Math.max(${a[0]}, ${a[1]})`;
+          case 'minimum':
+            return `Math.min(${a[0]}, ${a[1]})`;
+          case 'and':
+            return `(${a[0]} & ${a[1]})`;
+          case 'or':
+            return `(${a[0]} | ${a[1]})`;
+          case 'where':
+            return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
+          case 'random':
+            return `rnd(${a[0]}, ${a[1]})`;
           case 'cast': {
             const from = e.args[0].dtype;
             if (e.dtype === from || e.dtype === 'f32') return a[0];
@@ -365,7 +418,9 @@ class KernelEmitter {
     if (!ox.length || !oy.length) return undefined;
     // b owns the innermost candidate axis (vN), a the innermost of its own (vM).
     const yLast = k.vars.indexOf(oy[oy.length - 1]) > k.vars.indexOf(ox[ox.length - 1]);
-    const [a, b, vM, vN] = yLast ? [x, y, ox[ox.length - 1], oy[oy.length - 1]] : [y, x, oy[oy.length - 1], ox[ox.length - 1]];
+    const [a, b, vM, vN] = yLast
+      ? [x, y, ox[ox.length - 1], oy[oy.length - 1]]
+      : [y, x, oy[oy.length - 1], ox[ox.length - 1]];
     // Small products are not worth packing.
     if (vM.size * vN.size < 64) return undefined;
     // Nothing else inside the tile may hold a reduction.
@@ -383,7 +438,11 @@ class KernelEmitter {
     const R = rvars.reduce((acc, x) => acc * x.size, 1);
     const NP = Math.ceil(N / 4) * 4;
     // Packed operands: B as panels of 4 columns (k-major), A as 4 rows (k-major).
-    this.preamble.push(`const PB = new Float64Array(${R * NP});`, `const PA = new Float64Array(${R * 4});`, 'const T = new Float64Array(16);');
+    this.preamble.push(
+      `const PB = new Float64Array(${R * NP});`,
+      `const PA = new Float64Array(${R * 4});`,
+      'const T = new Float64Array(16);',
+    );
     const outer = k.vars.filter((x) => x !== vM && x !== vN);
     const outerSet = new Set(outer);
     // Values that depend only on outer axes are computed once per outer iteration.
@@ -400,10 +459,15 @@ class KernelEmitter {
       exprArgs(e).forEach(collect);
     };
     for (const e of [t.a, t.b, k.outputs[0].expr]) collect(e);
-    const names = (m: string, nn: string): Names => (x) => (x === vM ? m : x === vN ? nn : `i${x.id}`);
+    const names =
+      (m: string, nn: string): Names =>
+      (x) =>
+        x === vM ? m : x === vN ? nn : `i${x.id}`;
     const reduceLoops = (body: string[]): string[] => {
       const lines = ['let kk = 0;'];
-      rvars.forEach((x, d) => lines.push(`${'  '.repeat(d)}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`));
+      rvars.forEach((x, d) =>
+        lines.push(`${'  '.repeat(d)}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`),
+      );
       const ind = '  '.repeat(rvars.length);
       lines.push(...body.map((l) => ind + l), `${ind}kk++;`);
       for (let d = rvars.length - 1; d >= 0; d--) lines.push(`${'  '.repeat(d)}}`);
@@ -420,7 +484,9 @@ class KernelEmitter {
     const packB = [
       ...(NP !== N ? ['PB.fill(0);'] : []),
       `for (let iN = 0; iN < ${N}; iN++) {`,
-      ...reduceLoops([`PB[((iN >> 2) * ${R} + kk) * 4 + (iN & 3)] = ${this.inline(t.b, names('?', 'iN'), hoist)};`]).map((l) => '  ' + l),
+      ...reduceLoops([
+        `PB[((iN >> 2) * ${R} + kk) * 4 + (iN & 3)] = ${this.inline(t.b, names('?', 'iN'), hoist)};`,
+      ]).map((l) => '  ' + l),
       '}',
     ];
     // B is packed once per call when it does not vary with the outer (batch) axes.
@@ -429,7 +495,11 @@ class KernelEmitter {
     body.push(`for (let iM = 0; iM < ${M}; iM += 4) {`);
     for (let q = 0; q < 4; q++) {
       body.push(`  if (iM + ${q} < ${M}) {`);
-      body.push(...reduceLoops([`PA[kk * 4 + ${q}] = ${this.inline(t.a, names(`(iM + ${q})`, '?'), hoist)};`]).map((l) => '    ' + l));
+      body.push(
+        ...reduceLoops([`PA[kk * 4 + ${q}] = ${this.inline(t.a, names(`(iM + ${q})`, '?'), hoist)};`]).map(
+          (l) => '    ' + l,
+        ),
+      );
       body.push(`  } else for (let kk = 0; kk < ${R}; kk++) PA[kk * 4 + ${q}] = 0;`);
     }
     const cs: string[] = [];
@@ -444,10 +514,13 @@ class KernelEmitter {
     for (let q = 0; q < 4; q++) body.push(`      ${[0, 1, 2, 3].map((c) => `c${q}${c} += a${q} * b${c};`).join(' ')}`);
     body.push('    }');
     body.push(`    if (iM + 4 <= ${M} && jN + 4 <= ${N}) {`);
-    for (let q = 0; q < 4; q++) for (let c = 0; c < 4; c++) body.push(`      ${epilogue(`(iM + ${q})`, `(jN + ${c})`, `c${q}${c}`)}`);
+    for (let q = 0; q < 4; q++)
+      for (let c = 0; c < 4; c++) body.push(`      ${epilogue(`(iM + ${q})`, `(jN + ${c})`, `c${q}${c}`)}`);
     body.push('    } else {');
     body.push(`      ${cs.map((c, i) => `T[${i}] = ${c};`).join(' ')}`);
-    body.push(`      for (let q = 0; q < Math.min(4, ${M} - iM); q++) for (let c = 0; c < Math.min(4, ${N} - jN); c++) {`);
+    body.push(
+      `      for (let q = 0; q < Math.min(4, ${M} - iM); q++) for (let c = 0; c < Math.min(4, ${N} - jN); c++) {`,
+    );
     body.push(`        ${epilogue('(iM + q)', '(jN + c)', 'T[q * 4 + c]')}`);
     body.push('      }');
     body.push('    }');

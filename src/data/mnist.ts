@@ -78,8 +78,13 @@ export function loadMnist(opts: { seed?: number; train?: number } = {}): { train
  * in an order shuffled by `seed` when given. A last partial batch is
  * dropped unless `dropLast` is false (jitted steps then see one shape).
  */
-export function* batches(ds: Dataset, batchSize: number, opts: { seed?: number; dropLast?: boolean } = {}): Generator<Batch> {
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new LazygradError(`batches: batchSize must be a positive integer, got ${batchSize}`);
+export function* batches(
+  ds: Dataset,
+  batchSize: number,
+  opts: { seed?: number; dropLast?: boolean } = {},
+): Generator<Batch> {
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new LazygradError(`batches: batchSize must be a positive integer, got ${batchSize}`);
   const order = opts.seed === undefined ? null : seededPermutation(ds.length, opts.seed);
   const dropLast = opts.dropLast ?? true;
   for (let start = 0; start < ds.length; start += batchSize) {

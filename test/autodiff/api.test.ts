@@ -13,7 +13,8 @@ describe('pytrees and argnums', () => {
   const params = () => ({ w: fromFlat([1, 2, 3], [3]), b: fromFlat([0.5], []) });
   const xs = () => [fromFlat([1, 1, 1], [3]), fromFlat([2, 0, -1], [3])];
   // loss = sum over xs of (w . x + b)^2 / 2
-  const loss = (p: { w: T; b: T }, list: T[]) => list.map((x) => p.w.mul(x).sum().add(p.b).square().mul(0.5)).reduce((a, c) => a.add(c));
+  const loss = (p: { w: T; b: T }, list: T[]) =>
+    list.map((x) => p.w.mul(x).sum().add(p.b).square().mul(0.5)).reduce((a, c) => a.add(c));
 
   it('gradients have the structure of each differentiated argument', () => {
     const [gp, gx] = lg.grad(loss, { argnums: [0, 1] })(params(), xs()) as [{ w: T; b: T }, T[]];
@@ -49,7 +50,10 @@ describe('pytrees and argnums', () => {
     expectClose(twice[1], [2, 4]);
   });
   it('numbers inside a differentiated pytree get null', () => {
-    const g = lg.grad((p: { w: T; scale: number }) => p.w.mul(p.scale).sum())({ w: fromFlat([1, 2], [2]), scale: 3 }) as { w: T; scale: unknown };
+    const g = lg.grad((p: { w: T; scale: number }) => p.w.mul(p.scale).sum())({
+      w: fromFlat([1, 2], [2]),
+      scale: 3,
+    }) as { w: T; scale: unknown };
     expectClose(g.w, [3, 3]);
     expect(g.scale).toBeNull();
   });
@@ -69,7 +73,10 @@ describe('pytrees and argnums', () => {
       const y = x.mul(x).sum();
       return [y, { cube: x.mul(x).mul(x), twice: [y.mul(2)] }];
     };
-    const [[v, aux], g] = lg.valueAndGrad(f, { hasAux: true })(fromFlat([1, 2], [2])) as [[T, { cube: T; twice: T[] }], T];
+    const [[v, aux], g] = lg.valueAndGrad(f, { hasAux: true })(fromFlat([1, 2], [2])) as [
+      [T, { cube: T; twice: T[] }],
+      T,
+    ];
     expectClose(v, [5]);
     expectClose(aux.cube, [1, 8]);
     expectClose(aux.twice[0], [10]);
@@ -77,14 +84,19 @@ describe('pytrees and argnums', () => {
   });
   it('arguments that do not affect the output get zeros of their shape', () => {
     const [ga, gb, gc] = lg.grad((a: T, b: T, c: T) => a.sum().add(c.detach().sum()), { argnums: [0, 1, 2] })(
-      fromFlat([1, 2], [2]), rand([2, 3]), fromFlat([7], []),
+      fromFlat([1, 2], [2]),
+      rand([2, 3]),
+      fromFlat([7], []),
     ) as T[];
     expectClose(ga, [1, 1]);
     expect(gb.shape).toEqual([2, 3]);
     expectClose(gb, [0, 0, 0, 0, 0, 0]);
     expect(gc.shape).toEqual([]);
     expectClose(gc, [0]);
-    const gp = lg.grad((p: { u: T; v: T }) => p.u.sum())({ u: fromFlat([1], [1]), v: fromFlat([1, 2, 3], [3]) }) as { u: T; v: T };
+    const gp = lg.grad((p: { u: T; v: T }) => p.u.sum())({ u: fromFlat([1], [1]), v: fromFlat([1, 2, 3], [3]) }) as {
+      u: T;
+      v: T;
+    };
     expectClose(gp.v, [0, 0, 0]);
   });
 });
@@ -165,11 +177,25 @@ describe('backward()', () => {
     expectClose(x.grad, [Math.cos(1), Math.cos(2), Math.cos(3)]);
   });
   it('several leaves at once, non-scalar output with a cotangent', () => {
-    const w = lg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const w = lg.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const b = lg.tensor([1, -1], { requiresGrad: true });
-    const x = lg.tensor([[1, 0], [0, 2]]);
+    const x = lg.tensor([
+      [1, 0],
+      [0, 2],
+    ]);
     const y = x.matmul(w).add(b); // [[2, 1], [7, 7]]
-    y.backward(lg.tensor([[1, 2], [3, 4]]));
+    y.backward(
+      lg.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     // dW = x^T G = [[1,2],[6,8]]; db = column sums of G.
     expectClose(w.grad, [1, 2, 6, 8]);
     expectClose(b.grad, [4, 6]);
@@ -212,16 +238,33 @@ describe('errors', () => {
   it('grad with respect to an int32 argument', () => {
     const k = lg.tensor(Int32Array.from([1, 2]));
     expect(() => lg.grad((k: T) => k.cast('float32').sum())(k)).toThrow(lg.LazygradError);
-    expect(() => lg.grad((x: T, k: T) => x.mul(k).sum(), { argnums: [0, 1] })(fromFlat([1, 2], [2]), k)).toThrow(lg.LazygradError);
+    expect(() => lg.grad((x: T, k: T) => x.mul(k).sum(), { argnums: [0, 1] })(fromFlat([1, 2], [2]), k)).toThrow(
+      lg.LazygradError,
+    );
     // Not differentiated: fine.
     expectClose(lg.grad((x: T, k: T) => x.mul(k).sum())(fromFlat([1, 2], [2]), k), [1, 2]);
   });
   it('reading values inside a traced function', () => {
     const x = fromFlat([1, 2], [2]);
     expect(() => lg.grad((x: T) => x.sum().add(x.sum().item() as number))(x)).toThrow(lg.LazygradError);
-    expect(() => lg.grad((x: T) => { x.dataSync(); return x.sum(); })(x)).toThrow(lg.LazygradError);
-    expect(() => lg.grad((x: T) => { x.mul(2).toArray(); return x.sum(); })(x)).toThrow(lg.LazygradError);
-    expect(() => lg.vjp((x: T) => { x.realize(); return x; }, x)).toThrow(lg.LazygradError);
+    expect(() =>
+      lg.grad((x: T) => {
+        x.dataSync();
+        return x.sum();
+      })(x),
+    ).toThrow(lg.LazygradError);
+    expect(() =>
+      lg.grad((x: T) => {
+        x.mul(2).toArray();
+        return x.sum();
+      })(x),
+    ).toThrow(lg.LazygradError);
+    expect(() =>
+      lg.vjp((x: T) => {
+        x.realize();
+        return x;
+      }, x),
+    ).toThrow(lg.LazygradError);
   });
   it('argnums out of range, non-function, non-tensor argument', () => {
     const x = fromFlat([1], [1]);
@@ -229,7 +272,9 @@ describe('errors', () => {
     expect(() => lg.valueAndGrad(42 as unknown as () => T)).toThrow(lg.LazygradError);
     // A plain number cannot be differentiated: an error, not a silent null gradient.
     expect(() => lg.grad((x: unknown) => lg.tensor(1).mul(x as number))(3)).toThrow(lg.LazygradError);
-    expect(() => lg.grad((x: T, n: unknown) => x.mul(n as number).sum(), { argnums: [0, 1] })(x, 2)).toThrow(lg.LazygradError);
+    expect(() => lg.grad((x: T, n: unknown) => x.mul(n as number).sum(), { argnums: [0, 1] })(x, 2)).toThrow(
+      lg.LazygradError,
+    );
   });
   it('vjpFn with a cotangent of the wrong shape or count', () => {
     const [, vjpFn] = lg.vjp((x: T) => x.mul(2), fromFlat([1, 2], [2]));

@@ -15,7 +15,12 @@ describe('composites: checkGrad', () => {
       expectGradOk((x) => x.logSoftmax(axis), [rand([3, 4], -2, 2)]);
     });
   }
-  for (const [axis, keep] of [[0, false], [1, true], [-1, false], [[0, 1], false]] as const) {
+  for (const [axis, keep] of [
+    [0, false],
+    [1, true],
+    [-1, false],
+    [[0, 1], false],
+  ] as const) {
     it(`logsumexp axis ${JSON.stringify(axis)} keepdims ${keep}`, () => {
       expectGradOk((x) => x.logsumexp(axis as number | number[], keep), [rand([3, 4], -2, 2)]);
     });
@@ -48,7 +53,14 @@ describe('composites: checkGrad', () => {
   }
   it('conv2d with a bias and relu, as a layer', () => {
     const x = rand([1, 2, 4, 4], -1, 1, 7);
-    expectGradOk((w, b) => lg.conv2d(x, w, { padding: 1 }).add(b.reshape([1, 2, 1, 1])).tanh(), [rand([2, 2, 3, 3], -1, 1, 8), rand([2], -1, 1, 9)]);
+    expectGradOk(
+      (w, b) =>
+        lg
+          .conv2d(x, w, { padding: 1 })
+          .add(b.reshape([1, 2, 1, 1]))
+          .tanh(),
+      [rand([2, 2, 3, 3], -1, 1, 8), rand([2], -1, 1, 9)],
+    );
   });
   const pools: [string, number, { stride?: number; padding?: number }][] = [
     ['kernel 2', 2, {}],
@@ -101,7 +113,12 @@ describe('stability at extreme inputs', () => {
   it('tanh at ±100: finite, 1 - tanh^2', () => {
     const x = fromFlat([100, -100, 0, 0.5], [4]);
     const g = flat(lg.grad((x: lg.Tensor) => x.tanh().sum())(x));
-    expectClose(g, [100, -100, 0, 0.5].map((v) => 1 - Math.tanh(v) ** 2), 1e-7, 1e-5);
+    expectClose(
+      g,
+      [100, -100, 0, 0.5].map((v) => 1 - Math.tanh(v) ** 2),
+      1e-7,
+      1e-5,
+    );
   });
   const rows = [1000, 999, -1000, 998, -1000, -1000, -999, -1000.5];
   const w = [1, -2, 3, 0.5, -1, 2, 1, -0.5];
@@ -143,7 +160,10 @@ describe('stability at extreme inputs', () => {
     const g = lg.grad((x: lg.Tensor) => x.logsumexp(-1).sum())(X());
     expectClose(g, [...softmax64(rows.slice(0, 4)), ...softmax64(rows.slice(4))], 1e-6);
     // Two equal huge entries split evenly; one dominant takes everything.
-    expectClose(lg.grad((x: lg.Tensor) => x.logsumexp(-1).sum())(fromFlat([1000, 1000, 1000, -1000], [2, 2])), [0.5, 0.5, 1, 0]);
+    expectClose(
+      lg.grad((x: lg.Tensor) => x.logsumexp(-1).sum())(fromFlat([1000, 1000, 1000, -1000], [2, 2])),
+      [0.5, 0.5, 1, 0],
+    );
     expectClose(lg.grad((x: lg.Tensor) => x.logsumexp(-1).sum())(fromFlat([-1000, -1000], [2])), [0.5, 0.5]);
   });
 });
@@ -187,7 +207,7 @@ describe('subgradients at ties', () => {
     const third = 1 / 3;
     expectClose(g, [0.25, 0.25, 0, 0.5, 0.25, 0.25, 0.5, 0, 0, 0, third, third, 1, 0, third, 0]);
   });
-  it('maxPool2d with overlapping windows adds each window\'s share', () => {
+  it("maxPool2d with overlapping windows adds each window's share", () => {
     // 3x3 with the maximum in the centre: all four 2x2 windows pick it.
     const x = fromFlat([1, 2, 3, 4, 9, 5, 6, 7, 8], [1, 1, 3, 3]);
     expectClose(lg.grad((x: lg.Tensor) => lg.maxPool2d(x, 2, { stride: 1 }).sum())(x), [0, 0, 0, 0, 4, 0, 0, 0, 0]);

@@ -33,7 +33,8 @@ function checkExpanded(g: Graph): Graph {
   expect(out.nodes.some((n) => n.op === 'vjp')).toBe(false);
   const limit = Math.max(...g.params.map((p) => size(p.types[0].shape)), ...g.outputs.map((o) => size(o.shape)));
   for (const n of out.nodes) {
-    for (const t of n.types) expect(size(t.shape), `${n.op} ${JSON.stringify(t.shape)} exceeds ${limit}`).toBeLessThanOrEqual(limit);
+    for (const t of n.types)
+      expect(size(t.shape), `${n.op} ${JSON.stringify(t.shape)} exceeds ${limit}`).toBeLessThanOrEqual(limit);
   }
   // Forward plus one dot per differentiated operand; no elementwise broadcast product.
   expect(out.nodes.filter((n) => n.op === 'dot').length).toBe(3);
@@ -48,24 +49,43 @@ describe('the gradient of dot is dots', () => {
   it(`matmul [${M},${K}] @ [${K},${N}]`, () => {
     const out = checkExpanded(dotVjpGraph([M, K], [K, N], { batch: [[], []], contract: [[1], [0]] }));
     // Output types: y [M,N], da [M,K], db [K,N].
-    expect(out.outputs.map((o) => o.shape)).toEqual([[M, N], [M, K], [K, N]]);
+    expect(out.outputs.map((o) => o.shape)).toEqual([
+      [M, N],
+      [M, K],
+      [K, N],
+    ]);
   });
   it('batched matmul [B,M,K] @ [B,K,N]', () => {
     const out = checkExpanded(dotVjpGraph([4, M, K], [4, K, N], { batch: [[0], [0]], contract: [[2], [1]] }));
     expect(out.nodes.some((n) => n.op === 'mul' && n.out.shape.length === 3)).toBe(false);
-    expect(out.outputs.map((o) => o.shape)).toEqual([[4, M, N], [4, M, K], [4, K, N]]);
+    expect(out.outputs.map((o) => o.shape)).toEqual([
+      [4, M, N],
+      [4, M, K],
+      [4, K, N],
+    ]);
   });
   it('transposed operands (a^T b^T) and a batch axis that is not leading', () => {
     checkExpanded(dotVjpGraph([K, M], [N, K], { batch: [[], []], contract: [[0], [1]] }));
     checkExpanded(dotVjpGraph([M, 3, K], [K, 3, N], { batch: [[1], [1]], contract: [[2], [0]] }));
   });
   it('several contracted axes (as in conv2d)', () => {
-    checkExpanded(dotVjpGraph([2, 3, 5, 4, 4], [6, 3, 4, 4], { batch: [[], []], contract: [[1, 3, 4], [1, 2, 3]] }));
+    checkExpanded(
+      dotVjpGraph([2, 3, 5, 4, 4], [6, 3, 4, 4], {
+        batch: [[], []],
+        contract: [
+          [1, 3, 4],
+          [1, 2, 3],
+        ],
+      }),
+    );
   });
   it('through the public API: the lazy gradient of a @ b is made of dots, no rank-3 mul', () => {
     const a = rand([M, K], -1, 1, 1);
     const b = rand([K, N], -1, 1, 2);
-    const [ga, gb] = lg.grad((a: lg.Tensor, b: lg.Tensor) => a.matmul(b).sum(), { argnums: [0, 1] })(a, b) as lg.Tensor[];
+    const [ga, gb] = lg.grad((a: lg.Tensor, b: lg.Tensor) => a.matmul(b).sum(), { argnums: [0, 1] })(
+      a,
+      b,
+    ) as lg.Tensor[];
     const g = graphFrom('grads', [], [ga._v, gb._v]);
     expect(g.nodes.filter((n) => n.op === 'dot').length).toBeGreaterThanOrEqual(2);
     expect(g.nodes.some((n) => n.op === 'mul' && n.out.shape.length === 3)).toBe(false);
@@ -83,14 +103,27 @@ describe('the gradient of dot is dots', () => {
     const js = backendByName('js');
     const prog = compileGraph(g, { backend: js, fusion: true });
     expect(prog.grad.nodes.some((nd) => nd.op === 'vjp')).toBe(false);
-    const outs = runProgram(prog, g, [A, B, G].map((d) => js.upload('f32', d)), () => {
-      throw new Error('no captures expected');
-    }).map((b) => Array.from(js.download(b)));
+    const outs = runProgram(
+      prog,
+      g,
+      [A, B, G].map((d) => js.upload('f32', d)),
+      () => {
+        throw new Error('no captures expected');
+      },
+    ).map((b) => Array.from(js.download(b)));
     const at = (X: number[], cols: number, i: number, j: number) => X[i * cols + j];
-    const y: number[] = [], da: number[] = [], db: number[] = [];
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y.push(Array.from({ length: k }, (_, p) => at(A, k, i, p) * at(B, n, p, j)).reduce((a, c) => a + c));
-    for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) da.push(Array.from({ length: n }, (_, j) => at(G, n, i, j) * at(B, n, p, j)).reduce((a, c) => a + c));
-    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) db.push(Array.from({ length: m }, (_, i) => at(A, k, i, p) * at(G, n, i, j)).reduce((a, c) => a + c));
+    const y: number[] = [],
+      da: number[] = [],
+      db: number[] = [];
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++)
+        y.push(Array.from({ length: k }, (_, p) => at(A, k, i, p) * at(B, n, p, j)).reduce((a, c) => a + c));
+    for (let i = 0; i < m; i++)
+      for (let p = 0; p < k; p++)
+        da.push(Array.from({ length: n }, (_, j) => at(G, n, i, j) * at(B, n, p, j)).reduce((a, c) => a + c));
+    for (let p = 0; p < k; p++)
+      for (let j = 0; j < n; j++)
+        db.push(Array.from({ length: m }, (_, i) => at(A, k, i, p) * at(G, n, i, j)).reduce((a, c) => a + c));
     expectClose(outs[0], y, 1e-5, 1e-5, 'y');
     expectClose(outs[1], da, 1e-5, 1e-5, 'da');
     expectClose(outs[2], db, 1e-5, 1e-5, 'db');

@@ -26,7 +26,10 @@ export function rand(shape: readonly number[], lo = -1, hi = 1, seed = 1): lg.Te
 
 /** A float32 tensor from flat values. */
 export function fromFlat(vals: readonly number[], shape: readonly number[]): lg.Tensor {
-  return lg.tensor(Float32Array.from(vals)).reshape([...shape]).realize();
+  return lg
+    .tensor(Float32Array.from(vals))
+    .reshape([...shape])
+    .realize();
 }
 
 /**
@@ -43,7 +46,10 @@ export function distinct(shape: readonly number[], seed = 1, gap = 0.1): lg.Tens
     const j = Math.floor(r() * (i + 1));
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
-  return fromFlat(idx.map((k) => (k - Math.floor(n / 2)) * gap), shape);
+  return fromFlat(
+    idx.map((k) => (k - Math.floor(n / 2)) * gap),
+    shape,
+  );
 }
 
 const weights = new Map<string, lg.Tensor>();
@@ -54,7 +60,10 @@ export function weightsFor(shape: readonly number[]): lg.Tensor {
   let w = weights.get(key);
   if (!w) {
     const r = rng(4242 + size(shape));
-    w = fromFlat(Array.from({ length: size(shape) }, (_, i) => (i % 3 === 1 ? -1 : 1) * (0.5 + r())), shape);
+    w = fromFlat(
+      Array.from({ length: size(shape) }, (_, i) => (i % 3 === 1 ? -1 : 1) * (0.5 + r())),
+      shape,
+    );
     weights.set(key, w);
   }
   return w;
@@ -69,7 +78,12 @@ export function weighted(f: (...xs: lg.Tensor[]) => lg.Tensor): (...xs: lg.Tenso
 }
 
 /** Asserts checkGrad passes for `sum(f(args) * W)`, reporting the errors when it does not. */
-export function expectGradOk(f: (...xs: lg.Tensor[]) => lg.Tensor, args: lg.Tensor[], opts: { eps?: number; rtol?: number; atol?: number } = {}, label = ''): void {
+export function expectGradOk(
+  f: (...xs: lg.Tensor[]) => lg.Tensor,
+  args: lg.Tensor[],
+  opts: { eps?: number; rtol?: number; atol?: number } = {},
+  label = '',
+): void {
   const r = lg.checkGrad(weighted(f), args, opts);
   expect(r, `${label} maxAbs=${r.maxAbsError} maxRel=${r.maxRelError}`).toMatchObject({ ok: true });
 }

@@ -20,7 +20,12 @@ describe('grad(grad(f)) of elementwise functions', () => {
     ['x^3 (pow)', (x) => x.pow(3), (v) => 3 * v * v, (v) => 6 * v],
     ['tanh', (x) => x.tanh(), (v) => 1 - Math.tanh(v) ** 2, (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)],
     ['sigmoid', (x) => x.sigmoid(), (v) => sig(v) * (1 - sig(v)), (v) => sig(v) * (1 - sig(v)) * (1 - 2 * sig(v))],
-    ['log', (x) => x.abs().add(0.5).log(), (v) => Math.sign(v) / (Math.abs(v) + 0.5), (v) => -1 / (Math.abs(v) + 0.5) ** 2],
+    [
+      'log',
+      (x) => x.abs().add(0.5).log(),
+      (v) => Math.sign(v) / (Math.abs(v) + 0.5),
+      (v) => -1 / (Math.abs(v) + 0.5) ** 2,
+    ],
   ];
   for (const [name, f, d1, d2] of cases) {
     it(name, () => {
@@ -34,9 +39,14 @@ describe('grad(grad(f)) of elementwise functions', () => {
     });
   }
   it('third derivative of x^4 is 24x', () => {
-    const d = (g: (x: T) => T) => (x: T) => (lg.grad((y: T) => g(y).sum())(x) as T);
+    const d = (g: (x: T) => T) => (x: T) => lg.grad((y: T) => g(y).sum())(x) as T;
     const f3 = d(d(d((x) => x.pow(4))));
-    expectClose(f3(fromFlat(xs, [5])), flat(fromFlat(xs, [5])).map((v) => 24 * v), 1e-4, 1e-4);
+    expectClose(
+      f3(fromFlat(xs, [5])),
+      flat(fromFlat(xs, [5])).map((v) => 24 * v),
+      1e-4,
+      1e-4,
+    );
   });
   it('grad of a 0-d function, nested as scalars', () => {
     const f = (x: T) => x.mul(x).mul(x).sin();
@@ -52,13 +62,21 @@ describe('grad(grad(f)) of elementwise functions', () => {
       return v.add(g.sum());
     };
     // d/dx [sum sin x + sum cos x] = cos x - sin x
-    expectClose(lg.grad(h)(x), flat(x).map((v) => Math.cos(v) - Math.sin(v)));
+    expectClose(
+      lg.grad(h)(x),
+      flat(x).map((v) => Math.cos(v) - Math.sin(v)),
+    );
   });
   it('a closure over the outer argument (lifted into the inner body)', () => {
     // g(x) = d/dy [sum(sin(x * y))] at y = 1 = sum(x cos x); g'(x) = cos x - x sin x.
     const x = fromFlat([0.5, -1.2], [2]);
-    const g = (x: T) => (lg.grad((y: T) => x.mul(y).sin().sum())(fromFlat([1], [])) as T);
-    expectClose(lg.grad(g)(x), flat(x).map((v) => Math.cos(v) - v * Math.sin(v)), 1e-5, 1e-4);
+    const g = (x: T) => lg.grad((y: T) => x.mul(y).sin().sum())(fromFlat([1], [])) as T;
+    expectClose(
+      lg.grad(g)(x),
+      flat(x).map((v) => Math.cos(v) - v * Math.sin(v)),
+      1e-5,
+      1e-4,
+    );
   });
 });
 
@@ -69,7 +87,13 @@ describe('Hessian-vector products', () => {
   const b = [0.1, -0.2, 0.3, 0.4];
   const f = (x: T) => {
     const At = fromFlat(A, [n, n]);
-    return x.matmul(At).mul(x).sum().mul(0.5).add(x.pow(3).sum().div(6)).add(x.mul(fromFlat(b, [n])).sum());
+    return x
+      .matmul(At)
+      .mul(x)
+      .sum()
+      .mul(0.5)
+      .add(x.pow(3).sum().div(6))
+      .add(x.mul(fromFlat(b, [n])).sum());
   };
   const hvp = (x: T, v: T) => lg.grad((y: T) => (lg.grad(f)(y) as T).mul(v).sum())(x) as T;
 
@@ -113,7 +137,26 @@ describe('checkGrad of gradient functions (second derivatives of the rules)', ()
     ['logsumexp', (x) => x.logsumexp(-1).sum(), [-1, 1]],
     ['matmul', (x) => x.matmul(x.transpose()).tanh().sum(), [-1, 1]],
     ['sqrt and expm1', (x) => x.sqrt().mul(x.expm1()).sum(), [0.3, 1.5]],
-    ['slice, pad, concat', (x) => lg.concat([x.slice([1], [null], [2]), x.pad([[0, 0], [1, 0]]).slice([0, 0], [null, 3])], 0).square().sum(), [-1, 1]],
+    [
+      'slice, pad, concat',
+      (x) =>
+        lg
+          .concat(
+            [
+              x.slice([1], [null], [2]),
+              x
+                .pad([
+                  [0, 0],
+                  [1, 0],
+                ])
+                .slice([0, 0], [null, 3]),
+            ],
+            0,
+          )
+          .square()
+          .sum(),
+      [-1, 1],
+    ],
   ];
   for (const [name, f, [lo, hi]] of fns) {
     it(name, () => {
@@ -141,7 +184,10 @@ describe('inside jit: vjp nodes stay in the traced IR and the autodiff pass expa
     expectClose(jg(x), flat(lg.grad(f)(x) as T), 1e-6, 1e-6);
     const d2 = (x: T) => lg.grad((y: T) => (lg.grad(f)(y) as T).sum())(x) as T;
     // d/dx [tanh x + x (1 - tanh^2 x)] = 2 (1 - tanh^2 x) - 2 x tanh x (1 - tanh^2 x)
-    const expected = flat(x).map((v) => { const t = Math.tanh(v); return 2 * (1 - t * t) - 2 * v * t * (1 - t * t); });
+    const expected = flat(x).map((v) => {
+      const t = Math.tanh(v);
+      return 2 * (1 - t * t) - 2 * v * t * (1 - t * t);
+    });
     expectClose(lg.jit(d2)(x), expected, 1e-5, 1e-4);
   });
   it('the traced stage holds a vjp node, the grad stage none', () => {

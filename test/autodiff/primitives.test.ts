@@ -37,14 +37,26 @@ describe('unary primitives', () => {
 
 describe('binary primitives with broadcasting', () => {
   const pairs: [number[], number[]][] = [
-    [[2, 3], [2, 3]],
-    [[3, 1], [1, 4]],
-    [[1, 4], [3, 1]],
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    [
+      [3, 1],
+      [1, 4],
+    ],
+    [
+      [1, 4],
+      [3, 1],
+    ],
     [[4], [2, 3, 4]],
     [[2, 3, 4], [4]],
     [[], [2, 3]],
     [[2, 3], []],
-    [[2, 1, 3], [4, 1]],
+    [
+      [2, 1, 3],
+      [4, 1],
+    ],
   ];
   const ops: [string, F, [number, number], [number, number]][] = [
     ['add', (a, b) => a.add(b), [-1, 1], [-1, 1]],
@@ -86,9 +98,17 @@ describe('binary primitives with broadcasting', () => {
 
 describe('where', () => {
   const shapes: [number[], number[], number[]][] = [
-    [[2, 3], [2, 3], [2, 3]],
+    [
+      [2, 3],
+      [2, 3],
+      [2, 3],
+    ],
     [[2, 3], [3], []],
-    [[3, 1], [1, 4], [3, 4]],
+    [
+      [3, 1],
+      [1, 4],
+      [3, 4],
+    ],
     [[], [2, 3], [2, 1]],
   ];
   for (const [sc, sa, sb] of shapes) {
@@ -123,7 +143,12 @@ describe('movement primitives', () => {
     expectGradOk((x) => x.reshape([-1]), [rand([2, 3, 4])]);
     expectGradOk((x) => x.reshape([1, 6, 1, 4]).sin(), [rand([2, 3, 4])]);
   });
-  for (const perm of [[1, 0, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]]) {
+  for (const perm of [
+    [1, 0, 2],
+    [2, 0, 1],
+    [1, 2, 0],
+    [2, 1, 0],
+  ]) {
     it(`transpose ${S(perm)}`, () => {
       expectGradOk((x) => x.transpose(perm), [rand([2, 3, 4])]);
     });
@@ -152,13 +177,35 @@ describe('movement primitives', () => {
     });
   }
   it('pad (zero and non-zero value)', () => {
-    expectGradOk((x) => x.pad([[1, 2], [0, 3]]), [rand([3, 4])]);
-    expectGradOk((x) => x.pad([[2, 0], [1, 1]], 5).sin(), [rand([3, 4])]);
+    expectGradOk(
+      (x) =>
+        x.pad([
+          [1, 2],
+          [0, 3],
+        ]),
+      [rand([3, 4])],
+    );
+    expectGradOk(
+      (x) =>
+        x
+          .pad(
+            [
+              [2, 0],
+              [1, 1],
+            ],
+            5,
+          )
+          .sin(),
+      [rand([3, 4])],
+    );
   });
   for (const axis of [0, 1, -1]) {
     it(`concat axis ${axis}`, () => {
       const shapeFor = (n: number) => (axis === 0 ? [n, 3] : [2, n]);
-      expectGradOk((a, b, c) => lg.concat([a, b, c], axis), [rand(shapeFor(1), -1, 1, 1), rand(shapeFor(2), -1, 1, 2), rand(shapeFor(3), -1, 1, 3)]);
+      expectGradOk(
+        (a, b, c) => lg.concat([a, b, c], axis),
+        [rand(shapeFor(1), -1, 1, 1), rand(shapeFor(2), -1, 1, 2), rand(shapeFor(3), -1, 1, 3)],
+      );
     });
   }
   it('concat of the same tensor twice sums both cotangents', () => {
@@ -190,11 +237,26 @@ describe('cast', () => {
 
 describe('dot (matmul)', () => {
   const cases: [number[], number[]][] = [
-    [[3, 4], [4, 5]],
-    [[2, 3, 4], [2, 4, 5]],
-    [[2, 3, 4], [4, 5]],
-    [[3, 4], [2, 4, 5]],
-    [[2, 1, 3, 4], [3, 4, 2]],
+    [
+      [3, 4],
+      [4, 5],
+    ],
+    [
+      [2, 3, 4],
+      [2, 4, 5],
+    ],
+    [
+      [2, 3, 4],
+      [4, 5],
+    ],
+    [
+      [3, 4],
+      [2, 4, 5],
+    ],
+    [
+      [2, 1, 3, 4],
+      [3, 4, 2],
+    ],
     [[4], [4, 5]],
     [[3, 4], [4]],
     [[4], [4]],
@@ -270,13 +332,24 @@ describe('analytic gradients against hand-computed values', () => {
   it('pad passes back the interior', () => {
     const x = fromFlat([1, 2], [2]);
     const w = fromFlat([1, 2, 3, 4, 5], [5]);
-    expectClose(lg.grad((x: lg.Tensor) => x.pad([[1, 2]], 9).mul(w).sum())(x), [2, 3]);
+    expectClose(
+      lg.grad((x: lg.Tensor) =>
+        x
+          .pad([[1, 2]], 9)
+          .mul(w)
+          .sum(),
+      )(x),
+      [2, 3],
+    );
   });
   it('matmul: dA = G B^T, dB = A^T G', () => {
     const a = fromFlat([1, 2, 3, 4], [2, 2]);
     const b = fromFlat([5, 6, 7, 8], [2, 2]);
     const gw = fromFlat([1, 0, 0, 2], [2, 2]);
-    const [ga, gb] = lg.grad((a: lg.Tensor, b: lg.Tensor) => a.matmul(b).mul(gw).sum(), { argnums: [0, 1] })(a, b) as lg.Tensor[];
+    const [ga, gb] = lg.grad((a: lg.Tensor, b: lg.Tensor) => a.matmul(b).mul(gw).sum(), { argnums: [0, 1] })(
+      a,
+      b,
+    ) as lg.Tensor[];
     // G = [[1,0],[0,2]]; G B^T = [[5,7],[12,16]]; A^T G = [[1,6],[2,8]].
     expectClose(ga, [5, 7, 12, 16]);
     expectClose(gb, [1, 6, 2, 8]);

@@ -94,7 +94,15 @@ describe('graphToDot', () => {
   });
 
   it('draws a vjp body as a cluster with its own nodes', () => {
-    const body = parseGraph(['graph f(%0: f32[3]) {', '  %1 = tanh %0 : f32[3]', '  %2 = sum %1 {axes=[0], keepdims=false} : f32[]', '  return %2', '}'].join('\n'));
+    const body = parseGraph(
+      [
+        'graph f(%0: f32[3]) {',
+        '  %1 = tanh %0 : f32[3]',
+        '  %2 = sum %1 {axes=[0], keepdims=false} : f32[]',
+        '  return %2',
+        '}',
+      ].join('\n'),
+    );
     const x = param('f32', [3]);
     const v = makeNode('vjp', [x.out, constant(1, 'f32')], { wrt: [0] }, body);
     const g = graphFrom('gradf', [x], [v.outs[1]]);

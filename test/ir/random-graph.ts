@@ -3,11 +3,39 @@
  * ir/builder.ts, covering every primitive family (and nested `vjp` bodies),
  * for the print/parse round-trip property.
  */
-import { type DType, type Graph, type Node, type Value, bufferLeaf, constant, emit, graphFrom, makeNode, param, sizeOf } from '../../ir';
+import {
+  type DType,
+  type Graph,
+  type Node,
+  type Value,
+  bufferLeaf,
+  constant,
+  emit,
+  graphFrom,
+  makeNode,
+  param,
+  sizeOf,
+} from '../../ir';
 import { Draws, mulberry32 } from '../src/reference';
 
 /** Float constants that stress the number printer. */
-export const NASTY_FLOATS = [0, 1, -1, 0.5, -2.75, 1e-7, -3.5e-12, 1e21, 123456.789, Math.PI, -0, Infinity, -Infinity, NaN, 0.1 + 0.2];
+export const NASTY_FLOATS = [
+  0,
+  1,
+  -1,
+  0.5,
+  -2.75,
+  1e-7,
+  -3.5e-12,
+  1e21,
+  123456.789,
+  Math.PI,
+  -0,
+  Infinity,
+  -Infinity,
+  NaN,
+  0.1 + 0.2,
+];
 const INT_VALUES = [0, 1, -1, 7, -123, 2147483647, -2147483648];
 
 class Gen extends Draws {
@@ -44,28 +72,76 @@ class Gen extends Draws {
   /** An operand of the same dtype and shape as `a` (or a 0-d one). */
   partner(a: Value): Value {
     if (this.chance(0.3)) return this.constOf(a.dtype);
-    if (this.chance(0.1)) return this.find((v) => v.dtype === a.dtype && v.shape.length === 0, () => [a.dtype, []]);
-    return this.find((v) => v.dtype === a.dtype && sameShape(v.shape, a.shape), () => [a.dtype, [...a.shape]]);
+    if (this.chance(0.1))
+      return this.find(
+        (v) => v.dtype === a.dtype && v.shape.length === 0,
+        () => [a.dtype, []],
+      );
+    return this.find(
+      (v) => v.dtype === a.dtype && sameShape(v.shape, a.shape),
+      () => [a.dtype, [...a.shape]],
+    );
   }
   numeric(): Value {
-    return this.find((v) => v.dtype !== 'bool', () => [this.chance(0.8) ? 'f32' : 'i32', this.shape()]);
+    return this.find(
+      (v) => v.dtype !== 'bool',
+      () => [this.chance(0.8) ? 'f32' : 'i32', this.shape()],
+    );
   }
   ranked(pred: (v: Value) => boolean = () => true): Value {
-    return this.find((v) => v.shape.length > 0 && pred(v), () => ['f32', [this.int(1, 4), ...this.shape(2)]]);
+    return this.find(
+      (v) => v.shape.length > 0 && pred(v),
+      () => ['f32', [this.int(1, 4), ...this.shape(2)]],
+    );
   }
 
   step(depth: number): Value {
-    const kind = this.pick(['unary', 'binary', 'binary', 'compare', 'where', 'reduce', 'reshape', 'permute', 'expand', 'slice', 'pad', 'concat', 'cast', 'dot', 'iota', 'buffer', 'random', 'vjp'] as const);
+    const kind = this.pick([
+      'unary',
+      'binary',
+      'binary',
+      'compare',
+      'where',
+      'reduce',
+      'reshape',
+      'permute',
+      'expand',
+      'slice',
+      'pad',
+      'concat',
+      'cast',
+      'dot',
+      'iota',
+      'buffer',
+      'random',
+      'vjp',
+    ] as const);
     switch (kind) {
       case 'unary': {
-        const x = this.find(() => true, () => ['f32', this.shape()]);
-        const ops = x.dtype === 'f32' ? ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1'] : x.dtype === 'i32' ? ['neg', 'abs', 'sign'] : ['not'];
+        const x = this.find(
+          () => true,
+          () => ['f32', this.shape()],
+        );
+        const ops =
+          x.dtype === 'f32'
+            ? ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']
+            : x.dtype === 'i32'
+              ? ['neg', 'abs', 'sign']
+              : ['not'];
         return emit(this.pick(ops), [x]);
       }
       case 'binary': {
-        const a = this.find(() => true, () => ['f32', this.shape()]);
+        const a = this.find(
+          () => true,
+          () => ['f32', this.shape()],
+        );
         const b = this.partner(a);
-        const ops = a.dtype === 'f32' ? ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] : a.dtype === 'i32' ? ['add', 'sub', 'mul', 'maximum', 'minimum'] : ['and', 'or'];
+        const ops =
+          a.dtype === 'f32'
+            ? ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']
+            : a.dtype === 'i32'
+              ? ['add', 'sub', 'mul', 'maximum', 'minimum']
+              : ['and', 'or'];
         return this.chance(0.5) ? emit(this.pick(ops), [a, b]) : emit(this.pick(ops), [b, a]);
       }
       case 'compare': {
@@ -75,7 +151,10 @@ class Gen extends Draws {
       case 'where': {
         const a = this.numeric();
         const c = emit('lt', [a, this.constOf(a.dtype)]);
-        const x = this.find((v) => sameShape(v.shape, a.shape), () => ['f32', [...a.shape]]);
+        const x = this.find(
+          (v) => sameShape(v.shape, a.shape),
+          () => ['f32', [...a.shape]],
+        );
         return emit('where', [c, x, this.partner(x)]);
       }
       case 'reduce': {
@@ -86,7 +165,10 @@ class Gen extends Draws {
         return emit(op, [x], { axes, keepdims: this.chance(0.5) });
       }
       case 'reshape': {
-        const x = this.find(() => true, () => ['f32', this.shape()]);
+        const x = this.find(
+          () => true,
+          () => ['f32', this.shape()],
+        );
         return emit('reshape', [x], { shape: this.factor(sizeOf(x.shape)) });
       }
       case 'permute': {
@@ -109,7 +191,7 @@ class Gen extends Draws {
         const shape: number[] = [];
         for (const d of x.shape) {
           if (d === 0) {
-            starts.push(0), steps.push(1), shape.push(0);
+            (starts.push(0), steps.push(1), shape.push(0));
             continue;
           }
           const step = this.pick([1, 1, 2, 3, -1, -1, -2]);
@@ -133,12 +215,20 @@ class Gen extends Draws {
         const parts = [x];
         for (let i = 1; i < n; i++) {
           const shape = x.shape.map((d, k) => (k === axis ? this.int(1, 3) : d));
-          parts.push(this.find((v) => v.dtype === x.dtype && sameShape(v.shape, shape), () => [x.dtype, shape]));
+          parts.push(
+            this.find(
+              (v) => v.dtype === x.dtype && sameShape(v.shape, shape),
+              () => [x.dtype, shape],
+            ),
+          );
         }
         return emit('concat', parts, { axis });
       }
       case 'cast': {
-        const x = this.find(() => true, () => ['f32', this.shape()]);
+        const x = this.find(
+          () => true,
+          () => ['f32', this.shape()],
+        );
         return emit('cast', [x], { dtype: this.pick(['f32', 'i32', 'bool'] as const) });
       }
       case 'dot': {
@@ -149,7 +239,10 @@ class Gen extends Draws {
         a.shape.forEach((d, i) => roles[i] !== 'free' && axes.push({ size: d, tag: `${roles[i]}${i}` }));
         for (let i = this.int(0, 2); i > 0; i--) axes.push({ size: this.int(1, 4), tag: 'free' });
         const rhs = this.shuffle(axes);
-        const b = this.newParam(a.dtype, rhs.map((x) => x.size));
+        const b = this.newParam(
+          a.dtype,
+          rhs.map((x) => x.size),
+        );
         const pair = (role: string) => {
           const l = roles.flatMap((r, i) => (r === role ? [i] : []));
           return [l, l.map((i) => rhs.findIndex((x) => x.tag === `${role}${i}`))];
@@ -165,15 +258,25 @@ class Gen extends Draws {
         return bufferLeaf(dtype, this.shape(), this.pick(this.buffers));
       }
       case 'random': {
-        const key = this.find((v) => v.dtype === 'i32' && sameShape(v.shape, [2]), () => ['i32', [2]]);
+        const key = this.find(
+          (v) => v.dtype === 'i32' && sameShape(v.shape, [2]),
+          () => ['i32', [2]],
+        );
         return emit('random', [key], { shape: this.shape(), offset: this.int(0, 1000) });
       }
       case 'vjp': {
         if (depth > 0) return this.step(depth);
         const inner = new Gen(this.int(0, 2 ** 31), this.buffers);
         const body = inner.graph('body', depth + 1, (v) => v.dtype === 'f32');
-        const primals = body.params.map((p) => this.find((v) => v.dtype === p.types[0].dtype && sameShape(v.shape, p.types[0].shape), () => [p.types[0].dtype, [...p.types[0].shape]]));
-        const cts = body.outputs.map((o) => (o.shape.length === 0 && this.chance(0.5) ? constant(1, 'f32') : this.newParam('f32', o.shape)));
+        const primals = body.params.map((p) =>
+          this.find(
+            (v) => v.dtype === p.types[0].dtype && sameShape(v.shape, p.types[0].shape),
+            () => [p.types[0].dtype, [...p.types[0].shape]],
+          ),
+        );
+        const cts = body.outputs.map((o) =>
+          o.shape.length === 0 && this.chance(0.5) ? constant(1, 'f32') : this.newParam('f32', o.shape),
+        );
         const wrt = body.params.flatMap((p, i) => (p.types[0].dtype === 'f32' && this.chance(0.7) ? [i] : []));
         const node = makeNode('vjp', [...primals, ...cts], { wrt }, body);
         this.pool.push(...node.outs.slice(1));
@@ -198,14 +301,18 @@ class Gen extends Draws {
   }
 
   graph(name: string, depth: number, outputOk: (v: Value) => boolean = () => true): Graph {
-    for (let i = this.int(0, 2); i >= 0; i--) this.pool.push(this.newParam(this.pick(['f32', 'f32', 'i32', 'bool'] as const), this.shape()));
+    for (let i = this.int(0, 2); i >= 0; i--)
+      this.pool.push(this.newParam(this.pick(['f32', 'f32', 'i32', 'bool'] as const), this.shape()));
     const first = this.pool.length;
     const steps = this.int(2, depth > 0 ? 6 : 14);
     for (let i = 0; i < steps; i++) this.pool.push(this.step(depth));
     const candidates = this.pool.slice(first).filter(outputOk);
     // The values nothing else reads (up to four, the newest first), so most nodes stay live.
     const read = new Set<Node>(this.pool.flatMap((v) => v.node.inputs.map((u) => u.node)));
-    const outputs = candidates.filter((v) => !read.has(v.node)).reverse().slice(0, 4);
+    const outputs = candidates
+      .filter((v) => !read.has(v.node))
+      .reverse()
+      .slice(0, 4);
     if (!outputs.length && candidates.length) outputs.push(candidates[candidates.length - 1]);
     if (!outputs.length) {
       const p = this.params.find((q) => outputOk(q.out)) ?? this.params[this.params.push(param('f32', [2])) - 1];

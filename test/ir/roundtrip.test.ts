@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { type Graph, bufferLeaf, constant, emit, graphFrom, makeNode, param, parseGraph, printGraph, verifyGraph } from '../../ir';
+import {
+  type Graph,
+  bufferLeaf,
+  constant,
+  emit,
+  graphFrom,
+  makeNode,
+  param,
+  parseGraph,
+  printGraph,
+  verifyGraph,
+} from '../../ir';
 import { NASTY_FLOATS, randomGraph } from './random-graph';
 
 const roundTrip = (g: Graph) => printGraph(parseGraph(printGraph(g)));
@@ -21,7 +32,28 @@ describe('print -> parse -> print', () => {
       { seed: 20240611, numRuns: 400 },
     );
     // The generator really covered the op table (not a vacuous property).
-    for (const op of ['add', 'lt', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'slice', 'pad', 'concat', 'cast', 'dot', 'iota', 'const', 'buffer', 'random', 'vjp', 'exp', 'not']) {
+    for (const op of [
+      'add',
+      'lt',
+      'where',
+      'sum',
+      'max',
+      'reshape',
+      'permute',
+      'expand',
+      'slice',
+      'pad',
+      'concat',
+      'cast',
+      'dot',
+      'iota',
+      'const',
+      'buffer',
+      'random',
+      'vjp',
+      'exp',
+      'not',
+    ]) {
       expect(seen, op).toContain(op);
     }
   });
@@ -121,7 +153,16 @@ describe('buffer leaves', () => {
   });
 
   it('parse hands the given data to `#k` and keeps one buffer one', () => {
-    const text = ['graph anonymous() {', '  %0 = buffer #1 : i32[3]', '  %1 = buffer #0 : i32[3]', '  %2 = buffer #1 : i32[3]', '  %3 = add %0, %1 : i32[3]', '  %4 = mul %3, %2 : i32[3]', '  return %4', '}'].join('\n');
+    const text = [
+      'graph anonymous() {',
+      '  %0 = buffer #1 : i32[3]',
+      '  %1 = buffer #0 : i32[3]',
+      '  %2 = buffer #1 : i32[3]',
+      '  %3 = add %0, %1 : i32[3]',
+      '  %4 = mul %3, %2 : i32[3]',
+      '  return %4',
+      '}',
+    ].join('\n');
     const data = [{ d: 0 }, { d: 1 }];
     const g = parseGraph(text, { buffers: data });
     const leaves = g.nodes.filter((n) => n.op === 'buffer');
@@ -129,13 +170,21 @@ describe('buffer leaves', () => {
     expect(leaves[0].data).toBe(leaves[2].data);
     // Renumbered by first appearance when printed again.
     const lines = printGraph(g).split('\n');
-    expect(lines.slice(1, 4)).toEqual(['  %0 = buffer #0 : i32[3]', '  %1 = buffer #1 : i32[3]', '  %2 = buffer #0 : i32[3]']);
+    expect(lines.slice(1, 4)).toEqual([
+      '  %0 = buffer #0 : i32[3]',
+      '  %1 = buffer #1 : i32[3]',
+      '  %2 = buffer #0 : i32[3]',
+    ]);
   });
 
   it('numbers buffers in a vjp body together with the outer graph', () => {
     const shared = { name: 'W' };
     const bx = param('f32', [2]);
-    const body = graphFrom('f', [bx], [emit('sum', [emit('mul', [bx.out, bufferLeaf('f32', [2], shared)])], { axes: [0], keepdims: false })]);
+    const body = graphFrom(
+      'f',
+      [bx],
+      [emit('sum', [emit('mul', [bx.out, bufferLeaf('f32', [2], shared)])], { axes: [0], keepdims: false })],
+    );
     const x = param('f32', [2]);
     const other = bufferLeaf('f32', [2], { name: 'V' });
     const v = makeNode('vjp', [emit('add', [x.out, other]), constant(1, 'f32')], { wrt: [0] }, body);

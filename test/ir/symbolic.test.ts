@@ -19,35 +19,53 @@ const nnMod = (x: number, c: number) => ((x % c) + c) % c;
 
 function evalRef(r: Ref, env: readonly number[]): number {
   switch (r.k) {
-    case 'var': return env[r.i];
-    case 'num': return r.v;
-    case 'add': return evalRef(r.a, env) + evalRef(r.b, env);
-    case 'mul': return evalRef(r.a, env) * r.c;
-    case 'div': return floorDiv(evalRef(r.a, env), r.c);
-    case 'mod': return nnMod(evalRef(r.a, env), r.c);
+    case 'var':
+      return env[r.i];
+    case 'num':
+      return r.v;
+    case 'add':
+      return evalRef(r.a, env) + evalRef(r.b, env);
+    case 'mul':
+      return evalRef(r.a, env) * r.c;
+    case 'div':
+      return floorDiv(evalRef(r.a, env), r.c);
+    case 'mod':
+      return nnMod(evalRef(r.a, env), r.c);
   }
 }
 
 function build(r: Ref, vars: readonly LoopVar[]): Idx {
   switch (r.k) {
-    case 'var': return idxVar(vars[r.i]);
-    case 'num': return num(r.v);
-    case 'add': return add(build(r.a, vars), build(r.b, vars));
-    case 'mul': return mul(build(r.a, vars), r.c);
-    case 'div': return div(build(r.a, vars), r.c);
-    case 'mod': return mod(build(r.a, vars), r.c);
+    case 'var':
+      return idxVar(vars[r.i]);
+    case 'num':
+      return num(r.v);
+    case 'add':
+      return add(build(r.a, vars), build(r.b, vars));
+    case 'mul':
+      return mul(build(r.a, vars), r.c);
+    case 'div':
+      return div(build(r.a, vars), r.c);
+    case 'mod':
+      return mod(build(r.a, vars), r.c);
   }
 }
 
 /** Evaluates a simplified Idx tree with the documented semantics. */
 function evalIdx(e: Idx, value: (x: LoopVar) => number): number {
   switch (e.kind) {
-    case 'num': return e.value;
-    case 'var': return value(e.variable);
-    case 'add': return e.terms.reduce((s, t) => s + evalIdx(t, value), 0);
-    case 'mul': return evalIdx(e.operand, value) * e.constant;
-    case 'div': return floorDiv(evalIdx(e.operand, value), e.constant);
-    case 'mod': return nnMod(evalIdx(e.operand, value), e.constant);
+    case 'num':
+      return e.value;
+    case 'var':
+      return value(e.variable);
+    case 'add':
+      return e.terms.reduce((s, t) => s + evalIdx(t, value), 0);
+    case 'mul':
+      return evalIdx(e.operand, value) * e.constant;
+    case 'div':
+      return floorDiv(evalIdx(e.operand, value), e.constant);
+    case 'mod':
+      return nnMod(evalIdx(e.operand, value), e.constant);
   }
 }
 
@@ -185,7 +203,8 @@ describe('symbolic index algebra agrees with brute force', () => {
         const swapped = [other, ...vars.slice(1)];
         const e = substitute(build(r, vars), vars[0], other);
         expect(e).toBe(build(r, swapped));
-        for (const env of assignments(sizes)) expect(evalIdx(e, (x) => env[swapped.indexOf(x)]) + 0).toBe(evalRef(r, env) + 0);
+        for (const env of assignments(sizes))
+          expect(evalIdx(e, (x) => env[swapped.indexOf(x)]) + 0).toBe(evalRef(r, env) + 0);
       }),
       { seed: 19, numRuns: 400 },
     );
@@ -241,7 +260,21 @@ describe('reshape index arithmetic', () => {
   it('the load index of a merging reshape of a contiguous buffer is the plain flat index', () => {
     // reshape [2,3,4] -> [6,4] of a materialised buffer: the kernel loads at
     // flatIndex(unflatten(flatIndex(out, [6,4]), [2,3,4]), [2,3,4]), which is 4p + q.
-    for (const [outShape, inShape] of [[[6, 4], [2, 3, 4]], [[24], [2, 3, 4]], [[2, 12], [2, 3, 4]], [[6, 784], [6, 1, 28, 28]]]) {
+    for (const [outShape, inShape] of [
+      [
+        [6, 4],
+        [2, 3, 4],
+      ],
+      [[24], [2, 3, 4]],
+      [
+        [2, 12],
+        [2, 3, 4],
+      ],
+      [
+        [6, 784],
+        [6, 1, 28, 28],
+      ],
+    ]) {
       const idx = vs(outShape, 9500);
       const load = flatIndex(unflatten(flatIndex(idx, outShape), inShape), inShape);
       expect(load, `${outShape} <- ${inShape}: ${renderIdx(load, (x) => `v${x.id}`)}`).toBe(flatIndex(idx, outShape));

@@ -1,11 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DTypeError, type Graph, GraphError, LazygradError, Node, ShapeError, type TensorType, type Value,
-  constant, emit, graphFrom, makeNode, param, parseGraph, verifyGraph,
+  DTypeError,
+  type Graph,
+  GraphError,
+  LazygradError,
+  Node,
+  ShapeError,
+  type TensorType,
+  type Value,
+  constant,
+  emit,
+  graphFrom,
+  makeNode,
+  param,
+  parseGraph,
+  verifyGraph,
 } from '../../ir';
 
 const f32 = (...shape: number[]): TensorType => ({ dtype: 'f32', shape });
-const graph = (params: Node[], nodes: Node[], outputs: Value[], name = 'bad'): Graph => ({ name, params, nodes, outputs });
+const graph = (params: Node[], nodes: Node[], outputs: Value[], name = 'bad'): Graph => ({
+  name,
+  params,
+  nodes,
+  outputs,
+});
 
 /** Runs `fn`, expects an error of class `cls`, returns its message. */
 function errorOf(fn: () => unknown, cls: new (...a: never[]) => Error): string {
@@ -123,7 +141,9 @@ describe('verifyGraph', () => {
     expect(errorOf(() => verifyGraph(graph([c], [], [c.out])), GraphError)).toMatch(/parameter list holds a const/);
     expect(errorOf(() => verifyGraph(graph([x], [x], [x.out])), GraphError)).toMatch(/node 0 \(param\)/);
     const lying = new Node('param', [], { dtype: 'f32', shape: [2] }, [{ dtype: 'i32', shape: [3] }]);
-    expect(errorOf(() => verifyGraph(graph([lying], [], [lying.out])), GraphError)).toMatch(/parameter 0 has type i32\[3\]/);
+    expect(errorOf(() => verifyGraph(graph([lying], [], [lying.out])), GraphError)).toMatch(
+      /parameter 0 has type i32\[3\]/,
+    );
   });
 
   it('checks vjp bodies and names the vjp node', () => {
@@ -140,7 +160,13 @@ describe('verifyGraph', () => {
     // A body may not reach outer values except through its parameters.
     const outer = emit('neg', [x.out]);
     const leaky = new Node('add', [bx.out, outer], {}, [f32(2)]);
-    const v2 = new Node('vjp', [x.out, x.out], { wrt: [0] }, [f32(2), f32(2)], graph([bx], [leaky], [leaky.out], 'body'));
+    const v2 = new Node(
+      'vjp',
+      [x.out, x.out],
+      { wrt: [0] },
+      [f32(2), f32(2)],
+      graph([bx], [leaky], [leaky.out], 'body'),
+    );
     expect(errorOf(() => verifyGraph(graph([x], [outer.node, v2], [v2.outs[0]])), GraphError)).toMatch(/dangling/);
   });
 });
@@ -161,7 +187,11 @@ describe('parseGraph rejects malformed text with GraphError', () => {
     ['undefined return', withLine(2, '  return %9'), /undefined value %9/],
     ['missing return', [good[0], good[1]].join('\n'), /missing its return/],
     ['missing brace', good.slice(0, 3).join('\n'), /expected `}`/],
-    ['declared type mismatch', withLine(1, '  %1 = exp %0 : f32[3,2]'), /declared type f32\[3,2\] but the op gives f32\[2,3\]/],
+    [
+      'declared type mismatch',
+      withLine(1, '  %1 = exp %0 : f32[3,2]'),
+      /declared type f32\[3,2\] but the op gives f32\[2,3\]/,
+    ],
     ['declared dtype mismatch', withLine(1, '  %1 = exp %0 : i32[2,3]'), /declared type i32\[2,3\]/],
     ['unknown op', withLine(1, '  %1 = frob %0 : f32[2,3]'), /unknown op 'frob'/],
     ['wrong arity', withLine(1, '  %1 = add %0 : f32[2,3]'), /expected 2 operand/],
@@ -219,13 +249,21 @@ describe('op rules fail at build time, naming the op and both shapes', () => {
   });
 
   it('dot contraction size mismatch and bad axes', () => {
-    const msg = errorOf(() => emit('dot', [x23(), param('f32', [4, 5]).out], { batch: [[], []], contract: [[1], [0]] }), ShapeError);
+    const msg = errorOf(
+      () => emit('dot', [x23(), param('f32', [4, 5]).out], { batch: [[], []], contract: [[1], [0]] }),
+      ShapeError,
+    );
     expect(msg).toMatch(/^dot:/);
     expect(msg).toContain('[2,3]');
     expect(msg).toContain('[4,5]');
-    const axes = errorOf(() => emit('dot', [x23(), param('f32', [3, 5]).out], { batch: [[], []], contract: [[2], [0]] }), ShapeError);
+    const axes = errorOf(
+      () => emit('dot', [x23(), param('f32', [3, 5]).out], { batch: [[], []], contract: [[2], [0]] }),
+      ShapeError,
+    );
     expect(axes).toMatch(/^dot: bad axes/);
-    expect(emit('dot', [x23(), param('f32', [3, 5]).out], { batch: [[], []], contract: [[1], [0]] }).shape).toEqual([2, 5]);
+    expect(emit('dot', [x23(), param('f32', [3, 5]).out], { batch: [[], []], contract: [[1], [0]] }).shape).toEqual([
+      2, 5,
+    ]);
   });
 
   it('slice out of range and step 0', () => {
@@ -238,7 +276,9 @@ describe('op rules fail at build time, naming the op and both shapes', () => {
       const msg = errorOf(() => emit('slice', [x23()], attrs), ShapeError);
       expect(msg).toMatch(/^slice: axis \d reads outside f32\[2,3\]/);
     }
-    expect(errorOf(() => emit('slice', [x23()], { starts: [0, 0], steps: [0, 1], shape: [1, 3] }), ShapeError)).toMatch(/^slice: step 0 on axis 0 of f32\[2,3\]/);
+    expect(errorOf(() => emit('slice', [x23()], { starts: [0, 0], steps: [0, 1], shape: [1, 3] }), ShapeError)).toMatch(
+      /^slice: step 0 on axis 0 of f32\[2,3\]/,
+    );
     expect(emit('slice', [x23()], { starts: [1, 2], steps: [-1, -2], shape: [2, 2] }).shape).toEqual([2, 2]);
   });
 
@@ -247,7 +287,9 @@ describe('op rules fail at build time, naming the op and both shapes', () => {
     expect(msg).toMatch(/^concat:/);
     expect(msg).toContain('[2,3]');
     expect(msg).toContain('[3,3]');
-    expect(errorOf(() => emit('concat', [x23(), param('i32', [2, 3]).out], { axis: 0 }), DTypeError)).toMatch(/^concat: dtypes differ/);
+    expect(errorOf(() => emit('concat', [x23(), param('i32', [2, 3]).out], { axis: 0 }), DTypeError)).toMatch(
+      /^concat: dtypes differ/,
+    );
     expect(emit('concat', [x23(), param('f32', [2, 1]).out], { axis: 1 }).shape).toEqual([2, 4]);
   });
 

@@ -50,9 +50,23 @@ describe('LAZYGRAD_DUMP', () => {
       expect(files.some((f) => f.endsWith(`.${stage}.ir`))).toBe(true);
       expect(files.some((f) => f.endsWith(`.${stage}.dot`))).toBe(true);
     }
-    const ir = readFileSync(join(dir, files.find((f) => f.endsWith('.traced.ir'))!), 'utf8');
+    const ir = readFileSync(
+      join(
+        dir,
+        files.find((f) => f.endsWith('.traced.ir'))!,
+      ),
+      'utf8',
+    );
     expect(ir).toMatch(/^graph /);
     expect(files.some((f) => f.endsWith('.fused.ir'))).toBe(true);
-    expect(readFileSync(join(dir, files.find((f) => f.endsWith('.kernels.js'))!), 'utf8')).toContain('function');
+    expect(
+      readFileSync(
+        join(
+          dir,
+          files.find((f) => f.endsWith('.kernels.js'))!,
+        ),
+        'utf8',
+      ),
+    ).toContain('function');
   });
 });

@@ -16,7 +16,21 @@ describe('jit equals eager', () => {
     ['matmul + tanh', (x, y) => x.matmul(y).tanh()],
     ['softmax of product', (x, y) => x.matmul(y).softmax(-1)],
     ['reductions', (x) => x.sum(0).add(x.max(1).sum())],
-    ['movement', (x) => x.transpose().slice([1, 0], [6, 5], [2, 1]).pad([[1, 0], [0, 2]], -1).exp()],
+    [
+      'movement',
+      (x) =>
+        x
+          .transpose()
+          .slice([1, 0], [6, 5], [2, 1])
+          .pad(
+            [
+              [1, 0],
+              [0, 2],
+            ],
+            -1,
+          )
+          .exp(),
+    ],
     ['grad inside jit', (x, y) => lg.grad((z: T) => z.matmul(y).sigmoid().sum())(x) as T],
     ['int32 arithmetic', (x) => x.mul(100).cast('int32').mul(3).add(7).sum(1).cast('float32')],
   ];
@@ -48,7 +62,10 @@ describe('tracing', () => {
   });
   it('a static argument is part of the signature', () => {
     const f = lg.jit((x: T, axis: number) => x.sum(axis), { static: [1] });
-    const x = lg.tensor([[1, 2], [3, 4]]);
+    const x = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(f(x, 0).toArray()).toEqual([4, 6]);
     expect(f(x, 1).toArray()).toEqual([3, 7]);
     expect(f(x, 0).toArray()).toEqual([4, 6]);
@@ -129,16 +146,22 @@ describe('donation', () => {
 });
 
 describe('reading values', () => {
-  it.skipIf(lg.getBackend() !== 'js')('dataSync() and data() return the tensor buffer itself, without a copy', async () => {
-    const t = lg.tensor([1, 2, 3]).add(1);
-    const a = t.dataSync();
-    expect(t.dataSync()).toBe(a);
-    expect(await t.data()).toBe(a);
-    expect(Array.from(a)).toEqual([2, 3, 4]);
-  });
+  it.skipIf(lg.getBackend() !== 'js')(
+    'dataSync() and data() return the tensor buffer itself, without a copy',
+    async () => {
+      const t = lg.tensor([1, 2, 3]).add(1);
+      const a = t.dataSync();
+      expect(t.dataSync()).toBe(a);
+      expect(await t.data()).toBe(a);
+      expect(Array.from(a)).toEqual([2, 3, 4]);
+    },
+  );
   it('results read with dataSync() stay valid across later calls', () => {
     const f = lg.jit((x: T) => x.mul(x).sum(1));
-    const x = lg.tensor([[1, 2], [3, 4]]);
+    const x = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const first = f(x).dataSync();
     const second = f(x.add(1)).dataSync();
     expect(Array.from(first)).toEqual([5, 25]);

@@ -29,13 +29,22 @@ describe('optim', () => {
     close((p as T[])[0].dataSync(), [ref]);
   });
   it('adam matches a hand-written reference over four steps (bias-corrected, eps outside the sqrt)', () => {
-    const lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const lr = 0.01,
+      b1 = 0.9,
+      b2 = 0.999,
+      eps = 1e-8;
     const opt = lg.optim.adam({ lr, b1, b2, eps });
     let p: unknown = { x: lg.tensor([0.5, -1.5]) };
     let s = opt.init(p);
     const ref = [0.5, -1.5];
-    const m = [0, 0], v = [0, 0];
-    const gs = [[1, -2], [0.5, 0.25], [-1, 3], [2, 2]];
+    const m = [0, 0],
+      v = [0, 0];
+    const gs = [
+      [1, -2],
+      [0.5, 0.25],
+      [-1, 3],
+      [2, 2],
+    ];
     gs.forEach((g, t) => {
       [p, s] = opt.update({ x: lg.tensor(g) }, s, p);
       for (let i = 0; i < 2; i++) {
@@ -76,16 +85,28 @@ describe('nn', () => {
     expect(lg.nn.init.linear(4, 3).w.toArray()).toEqual(a.w.toArray());
     const c = lg.nn.init.conv2d(2, 5, 3);
     expect(c.w.shape).toEqual([5, 2, 3, 3]);
-    expect(lg.nn.init.mlp([4, 8, 2]).map((p) => p.w.shape)).toEqual([[4, 8], [8, 2]]);
+    expect(lg.nn.init.mlp([4, 8, 2]).map((p) => p.w.shape)).toEqual([
+      [4, 8],
+      [8, 2],
+    ]);
     const bound = 1 / Math.sqrt(4);
     for (const v of a.w.dataSync()) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
   });
   it('linear is x @ w + b', () => {
-    const p = { w: lg.tensor([[1, 2], [3, 4]]), b: lg.tensor([10, 20]) };
+    const p = {
+      w: lg.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      b: lg.tensor([10, 20]),
+    };
     expect(lg.nn.linear(p, lg.tensor([[1, 1]])).toArray()).toEqual([[14, 26]]);
   });
   it('crossEntropy is the batch mean of -log softmax at the label', () => {
-    const logits = [[1, 2, 3], [1, -1, 0.5]];
+    const logits = [
+      [1, 2, 3],
+      [1, -1, 0.5],
+    ];
     const labels = [2, 0];
     const ref = logits.map((r, i) => {
       const lse = Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
@@ -101,12 +122,34 @@ describe('nn', () => {
   });
   it('mse and accuracy', () => {
     expect(lg.nn.mse(lg.tensor([1, 2]), lg.tensor([2, 4])).item()).toBeCloseTo(2.5, 6);
-    expect(lg.nn.accuracy(lg.tensor([[0, 1], [1, 0], [0, 1]]), lg.tensor(new Int32Array([1, 1, 1]))).item()).toBeCloseTo(2 / 3, 6);
+    expect(
+      lg.nn
+        .accuracy(
+          lg.tensor([
+            [0, 1],
+            [1, 0],
+            [0, 1],
+          ]),
+          lg.tensor(new Int32Array([1, 1, 1])),
+        )
+        .item(),
+    ).toBeCloseTo(2 / 3, 6);
   });
   it('conv2d layer adds the bias per output channel', () => {
     const p = { w: lg.ones([2, 1, 1, 1]), b: lg.tensor([1, -1]) };
     const out = lg.nn.conv2d(p, lg.ones([1, 1, 2, 2])).toArray();
-    expect(out).toEqual([[[[2, 2], [2, 2]], [[0, 0], [0, 0]]]]);
+    expect(out).toEqual([
+      [
+        [
+          [2, 2],
+          [2, 2],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ],
+    ]);
   });
 });
 
@@ -117,10 +160,16 @@ describe('memory', () => {
     const x = lg.rand([32, 64]).realize();
     const y = lg.tensor(new Int32Array(32).map((_, i) => i % 10));
     const opt = lg.optim.sgd({ lr: 0.05 });
-    const step = lg.jit((p: unknown) => {
-      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, x), y))(p) as [T, unknown];
-      return [opt.update(g, opt.init(p), p)[0], loss];
-    }, { donate: [0] });
+    const step = lg.jit(
+      (p: unknown) => {
+        const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, x), y))(p) as [
+          T,
+          unknown,
+        ];
+        return [opt.update(g, opt.init(p), p)[0], loss];
+      },
+      { donate: [0] },
+    );
     const run = (n: number) => {
       for (let i = 0; i < n; i++) {
         const [np, loss] = step(params) as [unknown, T];

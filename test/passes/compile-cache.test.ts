@@ -13,7 +13,10 @@ describe.each([true, false])('compile caches (fusion=%s)', (fusion) => {
   afterAll(() => lg.setFusion(true));
 
   it('a realised tensor is not recomputed when read again', () => {
-    const x = lg.tensor([[1, 2, 3], [4, 5, 6]]);
+    const x = lg.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const y = x.exp().mul(x).sum(1);
     const run = vi.spyOn(js, 'run');
     y.realize();
@@ -24,7 +27,10 @@ describe.each([true, false])('compile caches (fusion=%s)', (fusion) => {
     expect(run).toHaveBeenCalledTimes(1);
     expect(js.compileCount).toBe(compiles);
     expect(second).toEqual(first);
-    const ref = [[1, 2, 3], [4, 5, 6]].map((row) => row.reduce((s, v) => s + Math.exp(v) * v, 0));
+    const ref = [
+      [1, 2, 3],
+      [4, 5, 6],
+    ].map((row) => row.reduce((s, v) => s + Math.exp(v) * v, 0));
     first.forEach((v, i) => expect(v).toBeCloseTo(ref[i], 2));
   });
 
@@ -42,9 +48,26 @@ describe.each([true, false])('compile caches (fusion=%s)', (fusion) => {
     expect(compile).not.toHaveBeenCalled();
     expect(js.compileCount).toBe(compiles);
     expect(b).toEqual(a);
-    const ref = (rows: number[][]) => [0, 1, 2].map((j) => rows[0][j] * Math.sin(rows[0][j]) + rows[1][j] * Math.sin(rows[1][j]));
-    a.forEach((v, i) => expect(v).toBeCloseTo(ref([[0.5, -1, 2], [3.25, 8, -7]])[i], 4));
-    c.forEach((v, i) => expect(v).toBeCloseTo(ref([[1, 2, 3], [4, 5, 6]])[i], 4));
+    const ref = (rows: number[][]) =>
+      [0, 1, 2].map((j) => rows[0][j] * Math.sin(rows[0][j]) + rows[1][j] * Math.sin(rows[1][j]));
+    a.forEach((v, i) =>
+      expect(v).toBeCloseTo(
+        ref([
+          [0.5, -1, 2],
+          [3.25, 8, -7],
+        ])[i],
+        4,
+      ),
+    );
+    c.forEach((v, i) =>
+      expect(v).toBeCloseTo(
+        ref([
+          [1, 2, 3],
+          [4, 5, 6],
+        ])[i],
+        4,
+      ),
+    );
   });
 
   it('other scalar constants reuse the compiled program and give their own numbers', () => {

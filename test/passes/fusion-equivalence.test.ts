@@ -40,7 +40,19 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type DType, type Graph, type KernelPlan, type Node, type Value, constant, emit, graphFrom, makeNode, param, printGraph } from '../../ir';
+import {
+  type DType,
+  type Graph,
+  type KernelPlan,
+  type Node,
+  type Value,
+  constant,
+  emit,
+  graphFrom,
+  makeNode,
+  param,
+  printGraph,
+} from '../../ir';
 import { compileGraph, runProgram } from '../../src/compile';
 import { backendByName, getBackend } from '../../src/settings';
 import { Draws, splitmix32 } from '../src/reference';
@@ -89,7 +101,11 @@ class Gen extends Draws {
    * @param rowWeight weight of the `rowwise` family (0 keeps the main sequence as it was).
    * @param wide new shapes end in an axis of 8 to 13 (loop backends unroll such loops, with remainders).
    */
-  constructor(seed: number, private readonly rowWeight = 0, private readonly wide = false) {
+  constructor(
+    seed: number,
+    private readonly rowWeight = 0,
+    private readonly wide = false,
+  ) {
     super(splitmix32(seed));
   }
 
@@ -105,7 +121,9 @@ class Gen extends Draws {
   param(shape: readonly number[], dtype: DType = 'f32'): Entry {
     const p = param(dtype, shape);
     this.params.push(p);
-    this.inputs.push(Float64Array.from(range(prod(shape)), () => (dtype === 'f32' ? Math.fround(this.r() * 4 - 2) : this.int(-5, 5))));
+    this.inputs.push(
+      Float64Array.from(range(prod(shape)), () => (dtype === 'f32' ? Math.fround(this.r() * 4 - 2) : this.int(-5, 5))),
+    );
     return { v: p.out, bound: dtype === 'f32' ? 2 : 5 };
   }
 
@@ -166,7 +184,20 @@ class Gen extends Draws {
 
   unary(): boolean {
     let x = this.f32();
-    const op = this.pick(['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']);
+    const op = this.pick([
+      'neg',
+      'abs',
+      'sign',
+      'exp',
+      'log',
+      'sqrt',
+      'sin',
+      'cos',
+      'tanh',
+      'sigmoid',
+      'log1p',
+      'expm1',
+    ]);
     let v = x.v;
     let b = x.bound;
     if (op === 'exp' || op === 'expm1') {
@@ -180,7 +211,14 @@ class Gen extends Draws {
     }
     if (op === 'log' || op === 'sqrt') v = emit('add', [emit('abs', [v]), constant(0.5, 'f32')]);
     if (op === 'log1p') v = emit('abs', [v]);
-    const bounds: Record<string, number> = { neg: b, abs: b, sign: 1, log: Math.max(Math.log(b + 0.5), 0.7), sqrt: Math.sqrt(b + 0.5), log1p: Math.log1p(b) };
+    const bounds: Record<string, number> = {
+      neg: b,
+      abs: b,
+      sign: 1,
+      log: Math.max(Math.log(b + 0.5), 0.7),
+      sqrt: Math.sqrt(b + 0.5),
+      log1p: Math.log1p(b),
+    };
     this.push(emit(op, [v]), bounds[op] ?? 1);
     return true;
   }
@@ -199,7 +237,12 @@ class Gen extends Draws {
       const e = k ? emit('mul', [b.v, constant(2 ** -k, 'f32')]) : b.v;
       this.push(emit('pow', [base, e]), Math.max((a.bound + 0.5) ** 2, 4));
     } else {
-      const bound = op === 'mul' ? a.bound * b.bound : op === 'add' || op === 'sub' ? a.bound + b.bound : Math.max(a.bound, b.bound);
+      const bound =
+        op === 'mul'
+          ? a.bound * b.bound
+          : op === 'add' || op === 'sub'
+            ? a.bound + b.bound
+            : Math.max(a.bound, b.bound);
       this.push(emit(op, [a.v, b.v]), bound);
     }
     return true;
@@ -260,8 +303,14 @@ class Gen extends Draws {
     // Sometimes the same costly values in another order: a row cache must not serve them.
     let num = t;
     const view = this.r();
-    if (view < 0.15) num = emit('slice', [t], { starts: s.map((d, i) => (i === last ? d - 1 : 0)), steps: s.map((_, i) => (i === last ? -1 : 1)), shape: [...s] });
-    else if (view < 0.3 && s.length >= 2 && s[last] === s[last - 1]) num = emit('permute', [t], { perm: [...range(last - 1), last, last - 1] });
+    if (view < 0.15)
+      num = emit('slice', [t], {
+        starts: s.map((d, i) => (i === last ? d - 1 : 0)),
+        steps: s.map((_, i) => (i === last ? -1 : 1)),
+        shape: [...s],
+      });
+    else if (view < 0.3 && s.length >= 2 && s[last] === s[last - 1])
+      num = emit('permute', [t], { perm: [...range(last - 1), last, last - 1] });
     const comb = this.pick(['div', 'mul', 'sub']);
     if (comb === 'div') this.push(emit('div', [num, emit('add', [emit('abs', [r]), constant(0.5, 'f32')])]), tb * 2);
     else this.push(emit(comb, [num, r]), comb === 'mul' ? tb * rb : tb + rb);
@@ -273,7 +322,9 @@ class Gen extends Draws {
     const dims: number[] = [];
     let rest = n;
     while (rest > 1 && dims.length < 3) {
-      const divs = range(rest).map((i) => i + 1).filter((d) => rest % d === 0 && d > 1);
+      const divs = range(rest)
+        .map((i) => i + 1)
+        .filter((d) => rest % d === 0 && d > 1);
       const d = this.pick(divs);
       dims.push(d);
       rest /= d;
@@ -321,13 +372,26 @@ class Gen extends Draws {
       const axis = this.int(0, s.length - 1);
       const parts = [x];
       for (let k = this.int(1, 2); k > 0; k--) {
-        const other = this.pool.filter((e) => e.v.dtype === x.v.dtype && e.v.shape.length === s.length && e.v.shape.every((d, i) => i === axis || d === s[i]));
-        if (x.v.dtype === 'f32' && this.chance(0.4)) parts.push(this.param(s.map((d, i) => (i === axis ? this.int(1, 3) : d))));
+        const other = this.pool.filter(
+          (e) =>
+            e.v.dtype === x.v.dtype &&
+            e.v.shape.length === s.length &&
+            e.v.shape.every((d, i) => i === axis || d === s[i]),
+        );
+        if (x.v.dtype === 'f32' && this.chance(0.4))
+          parts.push(this.param(s.map((d, i) => (i === axis ? this.int(1, 3) : d))));
         else parts.push(this.pick(other.length ? other : [x]));
       }
       const total = parts.reduce((a, p) => a + p.v.shape[axis], 0);
       if ((prod(s) / s[axis]) * total > MAX_SIZE) return false;
-      this.push(emit('concat', this.shuffle(parts).map((p) => p.v), { axis }), Math.max(...parts.map((p) => p.bound)));
+      this.push(
+        emit(
+          'concat',
+          this.shuffle(parts).map((p) => p.v),
+          { axis },
+        ),
+        Math.max(...parts.map((p) => p.bound)),
+      );
     }
     return true;
   }
@@ -340,10 +404,15 @@ class Gen extends Draws {
     const lb = axes.slice(0, nb);
     const lc = axes.slice(nb, nb + this.int(s.length - nb > 1 ? 1 : 0, Math.min(2, s.length - nb)));
     const free = range(this.int(0, 2)).map(() => this.int(1, 4));
-    const outSize = prod(lb.map((a) => s[a])) * prod(s.filter((_, i) => !lb.includes(i) && !lc.includes(i))) * prod(free);
+    const outSize =
+      prod(lb.map((a) => s[a])) * prod(s.filter((_, i) => !lb.includes(i) && !lc.includes(i))) * prod(free);
     if (outSize > MAX_SIZE || prod(s) * prod(free) > 256) return false;
     // rhs axes: batch, contracted and free ones in a random order.
-    const roles = this.shuffle([...lb.map((a) => ['b', a]), ...lc.map((a) => ['c', a]), ...free.map((d) => ['f', d])] as [string, number][]);
+    const roles = this.shuffle([
+      ...lb.map((a) => ['b', a]),
+      ...lc.map((a) => ['c', a]),
+      ...free.map((d) => ['f', d]),
+    ] as [string, number][]);
     const rshape = roles.map(([k, v]) => (k === 'f' ? v : s[v]));
     const selfDot = free.length === 0 && this.chance(0.3);
     const y = selfDot ? x : this.chance(0.7) ? this.param(rshape) : undefined;
@@ -399,7 +468,8 @@ class Gen extends Draws {
   integer(): boolean {
     const x = this.f32();
     let i: Entry;
-    if (this.chance(0.5) && x.v.shape.length) i = { v: emit('iota', [], { shape: [...x.v.shape], axis: this.int(0, x.v.shape.length - 1) }), bound: 4 };
+    if (this.chance(0.5) && x.v.shape.length)
+      i = { v: emit('iota', [], { shape: [...x.v.shape], axis: this.int(0, x.v.shape.length - 1) }), bound: 4 };
     else i = { v: emit('cast', [emit('mul', [x.v, constant(2.5, 'f32')])], { dtype: 'i32' }), bound: x.bound * 2.5 };
     for (let k = this.int(1, 3); k > 0; k--) {
       const c = this.r();
@@ -407,8 +477,16 @@ class Gen extends Draws {
         // Large factors make the products wrap (Math.imul semantics).
         const big = this.pick([3, -7, 65537, 1_000_003, 2_147_483_647]);
         i = { v: emit('mul', [i.v, constant(big, 'i32')]), bound: 2 ** 31 };
-      } else if (c < 0.35) i = { v: emit('mul', [i.v, i.v]), bound: 2 ** 31 }; // beyond 2^53 before wrapping
-      else if (c < 0.5) i = { v: emit(this.pick(['add', 'sub', 'maximum', 'minimum']), [i.v, constant(this.int(-9, 9) * (this.chance(0.3) ? 200_000_000 : 1), 'i32')]), bound: 2 ** 31 };
+      } else if (c < 0.35)
+        i = { v: emit('mul', [i.v, i.v]), bound: 2 ** 31 }; // beyond 2^53 before wrapping
+      else if (c < 0.5)
+        i = {
+          v: emit(this.pick(['add', 'sub', 'maximum', 'minimum']), [
+            i.v,
+            constant(this.int(-9, 9) * (this.chance(0.3) ? 200_000_000 : 1), 'i32'),
+          ]),
+          bound: 2 ** 31,
+        };
       else if (c < 0.65) i = { v: emit(this.pick(['neg', 'abs', 'sign']), [i.v]), bound: i.bound };
       else if (c < 0.8 && i.v.shape.length) {
         const axes = range(i.v.shape.length).filter(() => this.chance(0.5));
@@ -438,7 +516,7 @@ class Gen extends Draws {
       [() => this.rowwise(), this.rowWeight],
     ];
     const total = families.reduce((a, f) => a + f[1], 0);
-    for (let done = 0; done < steps; ) {
+    for (let done = 0; done < steps;) {
       let c = this.r() * total;
       const fam = families.find((f) => (c -= f[1]) < 0) ?? families[0];
       if (fam[0]()) done++;
@@ -466,9 +544,13 @@ function checkWrites(plan: KernelPlan): void {
     if (b.role === 'input' || b.role === 'capture') return;
     const writers = plan.kernels.filter((k) => k.outputs.some((o) => o.buffer === b.id));
     expect(writers.length, `buffer b${b.id}`).toBe(1);
-    expect(writers[0].shape.reduce((a, d) => a * d, 1), `buffer b${b.id}`).toBe(b.size);
+    expect(
+      writers[0].shape.reduce((a, d) => a * d, 1),
+      `buffer b${b.id}`,
+    ).toBe(b.size);
     const first = plan.kernels.indexOf(writers[0]);
-    for (const k of plan.kernels.slice(0, first)) expect(k.inputs, `buffer b${b.id} read before it is written`).not.toContain(b.id);
+    for (const k of plan.kernels.slice(0, first))
+      expect(k.inputs, `buffer b${b.id} read before it is written`).not.toContain(b.id);
   });
 }
 
@@ -492,7 +574,12 @@ interface Stats {
 }
 
 /** First mismatch of got vs the reference, or undefined. */
-function compare(g: Graph, got: readonly ArrayLike<number>[], ref: ReturnType<typeof evaluate>, stats: Stats): string | undefined {
+function compare(
+  g: Graph,
+  got: readonly ArrayLike<number>[],
+  ref: ReturnType<typeof evaluate>,
+  stats: Stats,
+): string | undefined {
   for (let o = 0; o < ref.length; o++) {
     const { data, err } = ref[o];
     if (got[o].length !== data.length) return `output ${o}: ${got[o].length} elements, expected ${data.length}`;
@@ -506,9 +593,11 @@ function compare(g: Graph, got: readonly ArrayLike<number>[], ref: ReturnType<ty
       const tol = TOL * err[i] + 1e-30;
       if (err[i] > 0 && diff / (TOL * err[i]) > stats.worst) {
         stats.worst = diff / (TOL * err[i]);
-        if (process.env.FUSION_EQ_LOG) stats.where = `${g.name} out ${o} el ${i} got ${got[o][i]} ref ${data[i]} err ${err[i]}\n${printGraph(g)}`;
+        if (process.env.FUSION_EQ_LOG)
+          stats.where = `${g.name} out ${o} el ${i} got ${got[o][i]} ref ${data[i]} err ${err[i]}\n${printGraph(g)}`;
       }
-      if (!(diff <= tol)) return `output ${o} (${g.outputs[o].dtype}) element ${i}: got ${got[o][i]}, expected ${data[i]} (tolerance ${tol.toExponential(2)})`;
+      if (!(diff <= tol))
+        return `output ${o} (${g.outputs[o].dtype}) element ${i}: got ${got[o][i]}, expected ${data[i]} (tolerance ${tol.toExponential(2)})`;
     }
   }
   return undefined;
@@ -532,7 +621,8 @@ function check(c: Case, stats: Stats): string[] {
     }
     if (msg) failures.push(report(c, `${c.graph.name} fusion=${fusion}: ${msg}`));
     // FUSION_EQ_LOG=file collects every failure (the assertion shows the first few).
-    if (msg && process.env.FUSION_EQ_LOG) appendFileSync(process.env.FUSION_EQ_LOG, failures[failures.length - 1] + '\n\n');
+    if (msg && process.env.FUSION_EQ_LOG)
+      appendFileSync(process.env.FUSION_EQ_LOG, failures[failures.length - 1] + '\n\n');
   }
   return failures;
 }
@@ -567,10 +657,46 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
       sizes.push(c.graph.nodes.filter((n) => n.op !== 'const').length);
       failures.push(...check(c, stats));
     }
-    if (process.env.FUSION_EQ_LOG) console.log('forward', stats, 'int32 out of range', outOfIntRange, 'nodes min/mean/max', Math.min(...sizes), sizes.reduce((a, b) => a + b) / sizes.length, Math.max(...sizes));
+    if (process.env.FUSION_EQ_LOG)
+      console.log(
+        'forward',
+        stats,
+        'int32 out of range',
+        outOfIntRange,
+        'nodes min/mean/max',
+        Math.min(...sizes),
+        sizes.reduce((a, b) => a + b) / sizes.length,
+        Math.max(...sizes),
+      );
     expect(failures.slice(0, 3).join('\n\n')).toBe('');
     // The generator covers every family, and few elements are skipped as fragile.
-    for (const op of ['exp', 'log', 'sqrt', 'sin', 'tanh', 'sigmoid', 'log1p', 'expm1', 'pow', 'div', 'maximum', 'where', 'sum', 'max', 'reshape', 'permute', 'expand', 'slice', 'pad', 'concat', 'dot', 'cast', 'iota', 'const']) expect(ops).toContain(op);
+    for (const op of [
+      'exp',
+      'log',
+      'sqrt',
+      'sin',
+      'tanh',
+      'sigmoid',
+      'log1p',
+      'expm1',
+      'pow',
+      'div',
+      'maximum',
+      'where',
+      'sum',
+      'max',
+      'reshape',
+      'permute',
+      'expand',
+      'slice',
+      'pad',
+      'concat',
+      'dot',
+      'cast',
+      'iota',
+      'const',
+    ])
+      expect(ops).toContain(op);
     expect(stats.skipped).toBeLessThan(stats.elements * 0.01);
     expect(stats.elements).toBeGreaterThan(FORWARD_GRAPHS * 10);
     // 33 of the first 1,000 graphs (1 of the first 60) leave gpujs's exact int32 range.
@@ -637,7 +763,9 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
           const [d1, d2] = [fd(1e-4), fd(5e-5)];
           if (Math.abs(d1 - d2) > 1e-6 * (1 + Math.abs(d2))) continue;
           checked++;
-          expect(Math.abs(gr.data[i] - d2), `${b.graph.name} grad ${p}[${i}]`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(d2)) * (1 + loss.err[0]));
+          expect(Math.abs(gr.data[i] - d2), `${b.graph.name} grad ${p}[${i}]`).toBeLessThanOrEqual(
+            1e-6 * (1 + Math.abs(d2)) * (1 + loss.err[0]),
+          );
         }
       });
     }

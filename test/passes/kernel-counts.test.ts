@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import * as lg from '../../src/index';
 
 type T = lg.Tensor;
-const kernels = (f: (...a: T[]) => unknown, args: T[], fusion = true) => lg.jit(f as (...a: unknown[]) => unknown, { fusion }).lower(...args).stats().kernels;
+const kernels = (f: (...a: T[]) => unknown, args: T[], fusion = true) =>
+  lg
+    .jit(f as (...a: unknown[]) => unknown, { fusion })
+    .lower(...args)
+    .stats().kernels;
 
 lg.manualSeed(1);
 const x = lg.rand([64, 32]).realize();
@@ -18,7 +22,8 @@ const w2 = (v: T) => v.mul(1.5).add(0.5).tanh().mul(v.sigmoid()).add(v.mul(v));
 describe('kernel counts with fusion (js)', () => {
   it('the W2 chain tanh(x*1.5+0.5)*sigmoid(x)+x*x is one kernel', () => expect(kernels(w2, [x])).toBe(1));
   it('sqrt(a*a+b*b) is one kernel', () => expect(kernels((a, b) => a.mul(a).add(b.mul(b)).sqrt(), [x, y])).toBe(1));
-  it('a*(1-w)+b*w is one kernel', () => expect(kernels((a, b, c) => a.mul(c.neg().add(1)).add(b.mul(c)), [x, y, w])).toBe(1));
+  it('a*(1-w)+b*w is one kernel', () =>
+    expect(kernels((a, b, c) => a.mul(c.neg().add(1)).add(b.mul(c)), [x, y, w])).toBe(1));
   it('a+(b-a)*w is one kernel', () => expect(kernels((a, b, c) => a.add(b.sub(a).mul(c)), [x, y, w])).toBe(1));
   // One kernel: max, then sum of exp(x - max) kept in a row cache, then the row divided
   // (test/passes/row-cache.test.ts checks that exp runs once per element).
@@ -38,11 +43,20 @@ describe('kernel counts with fusion (js)', () => {
     const labels = lg.tensor(new Int32Array(64).map((_, i) => i % 10));
     const opt = lg.optim.sgd({ lr: 0.1 });
     const step = (p: unknown, a: T, l: T) => {
-      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [T, unknown];
+      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [
+        T,
+        unknown,
+      ];
       return [opt.update(g, opt.init(p), p)[0], loss];
     };
-    const fused = lg.jit(step as (...a: unknown[]) => unknown).lower(params, x, labels).stats().kernels;
-    const unfused = lg.jit(step as (...a: unknown[]) => unknown, { fusion: false }).lower(params, x, labels).stats().kernels;
+    const fused = lg
+      .jit(step as (...a: unknown[]) => unknown)
+      .lower(params, x, labels)
+      .stats().kernels;
+    const unfused = lg
+      .jit(step as (...a: unknown[]) => unknown, { fusion: false })
+      .lower(params, x, labels)
+      .stats().kernels;
     // Recorded so regressions show: 13 fused kernels (linear+bias+relu, the second dot, the loss's
     // row kernels, three backward dots with the SGD update as epilogue, bias gradients + updates).
     expect(fused).toBe(13);
@@ -51,12 +65,25 @@ describe('kernel counts with fusion (js)', () => {
 });
 
 describe('kernel counts without fusion (js)', () => {
-  it('the W2 chain runs one kernel per non-view primitive (>= 7)', () => expect(kernels(w2, [x], false)).toBeGreaterThanOrEqual(7));
+  it('the W2 chain runs one kernel per non-view primitive (>= 7)', () =>
+    expect(kernels(w2, [x], false)).toBeGreaterThanOrEqual(7));
   it('views are not kernels: transpose+slice+reshape of an input is one copy kernel', () => {
     expect(kernels((a) => a.transpose().slice([0, 0], [32, 64], [2, 1]).reshape([-1]), [x], false)).toBe(1);
   });
   it('pad and concat are kernels when unfused, index expressions when fused', () => {
-    const f = (a: T, b: T) => lg.concat([a.pad([[1, 1], [0, 0]]), b], 0).exp();
+    const f = (a: T, b: T) =>
+      lg
+        .concat(
+          [
+            a.pad([
+              [1, 1],
+              [0, 0],
+            ]),
+            b,
+          ],
+          0,
+        )
+        .exp();
     expect(kernels(f, [x, y], false)).toBe(3);
     expect(kernels(f, [x, y], true)).toBe(1);
   });
@@ -67,7 +94,10 @@ describe('relu in training steps', () => {
     const W = lg.rand([32, 16]).realize();
     const b = lg.rand([16]).realize();
     const loss = (m: T) => x.matmul(m).add(b).relu().sum();
-    const fused = lg.jit(lg.valueAndGrad(loss) as (...a: unknown[]) => unknown).lower(W).ir('fused');
+    const fused = lg
+      .jit(lg.valueAndGrad(loss) as (...a: unknown[]) => unknown)
+      .lower(W)
+      .ir('fused');
     expect(fused).toMatch(/kernel 0 [^\n]*\[where, gt, add, dot/);
     // and the gradient is still right: d/dW sum(relu(xW + b)) = x^T (xW + b > 0)
     const g = (lg.grad(loss)(W) as T).dataSync();
@@ -85,7 +115,10 @@ describe('buffer reuse', () => {
     const labels = lg.tensor(new Int32Array(128).map((_, i) => i % 10));
     const opt = lg.optim.sgd({ lr: 0.1 });
     const step = (p: unknown, a: T, l: T) => {
-      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [T, unknown];
+      const [loss, g] = lg.valueAndGrad((q: unknown) => lg.nn.crossEntropy(lg.nn.mlp(q as never, a), l))(p) as [
+        T,
+        unknown,
+      ];
       return [opt.update(g, opt.init(p), p)[0], loss];
     };
     const f = step as (...a: unknown[]) => unknown;

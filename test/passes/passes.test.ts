@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { type Graph, type KernelPlan, type Node, type Value, constant, emit, graphFrom, param, parseGraph, printGraph } from '../../ir';
+import {
+  type Graph,
+  type KernelPlan,
+  type Node,
+  type Value,
+  constant,
+  emit,
+  graphFrom,
+  param,
+  parseGraph,
+  printGraph,
+} from '../../ir';
 import { PassManager, autodiff, cse, dce, fuse, peakBytes, schedule, simplify } from '../../passes';
 import { randomGraph } from '../ir/random-graph';
 
@@ -8,7 +19,12 @@ const VIEWS = new Set(['reshape', 'permute', 'expand', 'slice', 'detach']);
 const LEAVES = new Set(['param', 'buffer', 'const']);
 
 /** A one-output graph over one parameter, printed after `pass`. */
-function after(pass: (g: Graph) => Graph, shape: number[], build: (x: Value) => Value, dtype: 'f32' | 'i32' = 'f32'): string {
+function after(
+  pass: (g: Graph) => Graph,
+  shape: number[],
+  build: (x: Value) => Value,
+  dtype: 'f32' | 'i32' = 'f32',
+): string {
   const x = param(dtype, shape);
   return printGraph(pass(graphFrom('g', [x], [build(x.out)])));
 }
@@ -33,18 +49,43 @@ describe('simplify', () => {
     ['cast to the same dtype', (x) => emit('cast', [x], { dtype: 'f32' })],
     ['expand to the same shape', (x) => emit('expand', [x], { shape: [2, 3] })],
     ['full slice', (x) => emit('slice', [x], { starts: [0, 0], steps: [1, 1], shape: [2, 3] })],
-    ['zero pad', (x) => emit('pad', [x], { pads: [[0, 0], [0, 0]], value: 5 })],
+    [
+      'zero pad',
+      (x) =>
+        emit('pad', [x], {
+          pads: [
+            [0, 0],
+            [0, 0],
+          ],
+          value: 5,
+        }),
+    ],
     ['sum over no axes', (x) => emit('sum', [x], { axes: [], keepdims: false })],
   ])('removes %s', (_name, build) => {
     expect(after(simplify, [2, 3], build)).toBe(identity('2,3'));
   });
 
   it('keeps what is not an identity: x*0, x*2, 0-x, x+1, neg(x)', () => {
-    for (const [op, lhsConst, v] of [['mul', false, 0], ['mul', false, 2], ['sub', true, 0], ['add', false, 1]] as const) {
+    for (const [op, lhsConst, v] of [
+      ['mul', false, 0],
+      ['mul', false, 2],
+      ['sub', true, 0],
+      ['add', false, 1],
+    ] as const) {
       const out = after(simplify, [3], (x) => emit(op, lhsConst ? [c(v), x] : [x, c(v)]));
-      expect(out).toBe(text('graph g(%0: f32[3]) {', `  %1 = const ${v} : f32[]`, `  %2 = ${op} ${lhsConst ? '%1, %0' : '%0, %1'} : f32[3]`, '  return %2', '}'));
+      expect(out).toBe(
+        text(
+          'graph g(%0: f32[3]) {',
+          `  %1 = const ${v} : f32[]`,
+          `  %2 = ${op} ${lhsConst ? '%1, %0' : '%0, %1'} : f32[3]`,
+          '  return %2',
+          '}',
+        ),
+      );
     }
-    expect(after(simplify, [3], (x) => emit('neg', [emit('neg', [emit('neg', [x])])]))).toBe(text('graph g(%0: f32[3]) {', '  %1 = neg %0 : f32[3]', '  return %1', '}'));
+    expect(after(simplify, [3], (x) => emit('neg', [emit('neg', [emit('neg', [x])])]))).toBe(
+      text('graph g(%0: f32[3]) {', '  %1 = neg %0 : f32[3]', '  return %1', '}'),
+    );
   });
 
   it('removes x + 0 for a 0-d x and 0 + y for y of any shape', () => {
@@ -55,22 +96,32 @@ describe('simplify', () => {
   });
 
   it('merges reshape chains into one reshape', () => {
-    const out = after(simplify, [2, 3], (x) => emit('reshape', [emit('reshape', [emit('reshape', [x], { shape: [6] })], { shape: [3, 2] })], { shape: [1, 6] }));
+    const out = after(simplify, [2, 3], (x) =>
+      emit('reshape', [emit('reshape', [emit('reshape', [x], { shape: [6] })], { shape: [3, 2] })], { shape: [1, 6] }),
+    );
     expect(out).toBe(text('graph g(%0: f32[2,3]) {', '  %1 = reshape %0 {shape=[1,6]} : f32[1,6]', '  return %1', '}'));
   });
 
   it('merges permute chains, composing the permutations', () => {
-    const out = after(simplify, [2, 3, 4], (x) => emit('permute', [emit('permute', [x], { perm: [1, 0, 2] })], { perm: [0, 2, 1] }));
+    const out = after(simplify, [2, 3, 4], (x) =>
+      emit('permute', [emit('permute', [x], { perm: [1, 0, 2] })], { perm: [0, 2, 1] }),
+    );
     // z[a,b,c] = y[a,c,b] = x[c,a,b]: one permute with perm [1,2,0].
-    expect(out).toBe(text('graph g(%0: f32[2,3,4]) {', '  %1 = permute %0 {perm=[1,2,0]} : f32[3,4,2]', '  return %1', '}'));
+    expect(out).toBe(
+      text('graph g(%0: f32[2,3,4]) {', '  %1 = permute %0 {perm=[1,2,0]} : f32[3,4,2]', '  return %1', '}'),
+    );
   });
 
   it('a reshape chain back to the original shape is x itself, in one pass', () => {
-    expect(after(simplify, [2, 3], (x) => emit('reshape', [emit('reshape', [x], { shape: [6] })], { shape: [2, 3] }))).toBe(identity('2,3'));
+    expect(
+      after(simplify, [2, 3], (x) => emit('reshape', [emit('reshape', [x], { shape: [6] })], { shape: [2, 3] })),
+    ).toBe(identity('2,3'));
   });
 
   it('a permute chain that composes to the identity is x itself, in one pass', () => {
-    expect(after(simplify, [2, 3], (x) => emit('permute', [emit('permute', [x], { perm: [1, 0] })], { perm: [1, 0] }))).toBe(identity('2,3'));
+    expect(
+      after(simplify, [2, 3], (x) => emit('permute', [emit('permute', [x], { perm: [1, 0] })], { perm: [1, 0] })),
+    ).toBe(identity('2,3'));
   });
 });
 
@@ -81,17 +132,44 @@ describe('cse', () => {
       const b = emit('sin', [emit('exp', [x])]);
       return emit('add', [a, b]);
     });
-    expect(out).toBe(text('graph g(%0: f32[3]) {', '  %1 = exp %0 : f32[3]', '  %2 = sin %1 : f32[3]', '  %3 = add %2, %2 : f32[3]', '  return %3', '}'));
+    expect(out).toBe(
+      text(
+        'graph g(%0: f32[3]) {',
+        '  %1 = exp %0 : f32[3]',
+        '  %2 = sin %1 : f32[3]',
+        '  %3 = add %2, %2 : f32[3]',
+        '  return %3',
+        '}',
+      ),
+    );
   });
 
   it('merges uses of one constant node, but never two constant nodes of equal value', () => {
     const two = c(2);
     const same = after(cse, [3], (x) => emit('add', [emit('mul', [x, two]), emit('mul', [x, two])]));
-    expect(same).toBe(text('graph g(%0: f32[3]) {', '  %1 = const 2 : f32[]', '  %2 = mul %0, %1 : f32[3]', '  %3 = add %2, %2 : f32[3]', '  return %3', '}'));
+    expect(same).toBe(
+      text(
+        'graph g(%0: f32[3]) {',
+        '  %1 = const 2 : f32[]',
+        '  %2 = mul %0, %1 : f32[3]',
+        '  %3 = add %2, %2 : f32[3]',
+        '  return %3',
+        '}',
+      ),
+    );
     // Two `const 2` nodes are two kernel arguments: a later graph of this structure may carry different values.
     const distinct = after(cse, [3], (x) => emit('add', [emit('mul', [x, c(2)]), emit('mul', [x, c(2)])]));
     expect(distinct).toBe(
-      text('graph g(%0: f32[3]) {', '  %1 = const 2 : f32[]', '  %2 = mul %0, %1 : f32[3]', '  %3 = const 2 : f32[]', '  %4 = mul %0, %3 : f32[3]', '  %5 = add %2, %4 : f32[3]', '  return %5', '}'),
+      text(
+        'graph g(%0: f32[3]) {',
+        '  %1 = const 2 : f32[]',
+        '  %2 = mul %0, %1 : f32[3]',
+        '  %3 = const 2 : f32[]',
+        '  %4 = mul %0, %3 : f32[3]',
+        '  %5 = add %2, %4 : f32[3]',
+        '  return %5',
+        '}',
+      ),
     );
   });
 
@@ -125,18 +203,26 @@ describe('dce', () => {
     const out = dce(g);
     expect(out.nodes).toEqual([a.node, b.node]);
     expect(out.params).toEqual([x, unused]);
-    expect(printGraph(out)).toBe(text('graph g(%0: f32[3], %1: f32[3]) {', '  %2 = exp %0 : f32[3]', '  %3 = neg %2 : f32[3]', '  return %3', '}'));
+    expect(printGraph(out)).toBe(
+      text('graph g(%0: f32[3], %1: f32[3]) {', '  %2 = exp %0 : f32[3]', '  %3 = neg %2 : f32[3]', '  return %3', '}'),
+    );
   });
 });
 
 describe('PassManager', () => {
   it('runs named passes in order, times each, and calls `after` per pass', () => {
     const calls: string[] = [];
-    const tag = (name: string) => (g: Graph): Graph => {
-      calls.push(name);
-      return { ...g, name: `${g.name}+${name}` };
-    };
-    const pm = new PassManager().register('a', tag('a')).register('b', tag('b')).register('simplify', simplify).register('dce', dce);
+    const tag =
+      (name: string) =>
+      (g: Graph): Graph => {
+        calls.push(name);
+        return { ...g, name: `${g.name}+${name}` };
+      };
+    const pm = new PassManager()
+      .register('a', tag('a'))
+      .register('b', tag('b'))
+      .register('simplify', simplify)
+      .register('dce', dce);
     expect(pm.names()).toEqual(['a', 'b', 'simplify', 'dce']);
     expect(pm.has('b')).toBe(true);
     expect(pm.has('cse')).toBe(false);
@@ -148,7 +234,12 @@ describe('PassManager', () => {
     expect(calls).toEqual(['b', 'a', 'b']);
     expect(timings.map((t) => t.pass)).toEqual(['b', 'a', 'simplify', 'b']);
     for (const t of timings) expect(Number.isFinite(t.ms) && t.ms >= 0).toBe(true);
-    expect(seen.map(([p, gr]) => [p, gr.name])).toEqual([['b', 'f+b'], ['a', 'f+b+a'], ['simplify', 'f+b+a'], ['b', 'f+b+a+b']]);
+    expect(seen.map(([p, gr]) => [p, gr.name])).toEqual([
+      ['b', 'f+b'],
+      ['a', 'f+b+a'],
+      ['simplify', 'f+b+a'],
+      ['b', 'f+b+a+b'],
+    ]);
     expect(seen[2][1].nodes).toEqual([]); // the hook saw the graph simplify returned
     expect(seen[3][1]).toBe(graph);
     expect(graph.outputs[0]).toBe(x.out);
@@ -183,14 +274,19 @@ function checkLifetimes(plan: KernelPlan): void {
     if (b.role === 'temp') expect(plan.frees.flat().filter((x) => x === b.id)).toHaveLength(last.has(b.id) ? 1 : 0);
   }
   // Buffers that share a slot are never alive at the same time.
-  const live = (id: number): [number, number] => [written.get(id)!, plan.buffers[id].role === 'output' ? Infinity : (last.get(id) ?? written.get(id)!)];
+  const live = (id: number): [number, number] => [
+    written.get(id)!,
+    plan.buffers[id].role === 'output' ? Infinity : (last.get(id) ?? written.get(id)!),
+  ];
   const produced = [...written.keys()];
   for (const a of produced) {
     for (const b of produced) {
       if (a >= b || plan.buffers[a].slot !== plan.buffers[b].slot) continue;
       const [a0, a1] = live(a);
       const [b0, b1] = live(b);
-      expect(a1 <= b0 || b1 <= a0, `buffers ${a} and ${b} share slot ${plan.buffers[a].slot} while both alive`).toBe(true);
+      expect(a1 <= b0 || b1 <= a0, `buffers ${a} and ${b} share slot ${plan.buffers[a].slot} while both alive`).toBe(
+        true,
+      );
     }
   }
 }
@@ -223,7 +319,19 @@ describe('schedule (unfused)', () => {
     const fused = fuse(g, UNFUSED);
     const plan = schedule(fused);
     const primitives = g.nodes.filter((n) => !VIEWS.has(n.op) && !LEAVES.has(n.op));
-    expect(primitives.map((n) => n.op)).toEqual(['exp', 'mul', 'dot', 'sum', 'pad', 'iota', 'cast', 'mul', 'add', 'concat', 'max']);
+    expect(primitives.map((n) => n.op)).toEqual([
+      'exp',
+      'mul',
+      'dot',
+      'sum',
+      'pad',
+      'iota',
+      'cast',
+      'mul',
+      'add',
+      'concat',
+      'max',
+    ]);
     expect(fused.roots).toEqual(primitives);
     expect(plan.kernels).toHaveLength(primitives.length);
     plan.kernels.forEach((k, i) => {
@@ -255,7 +363,13 @@ describe('schedule (unfused)', () => {
     const out = (i: number) => plan.kernels[i].outputs[0].buffer;
     const [ka, kb, kc, kd] = [a, b, cc, d].map((v) => buf(v.node));
     expect(plan.kernels.map((k) => k.ops[0])).toEqual(['exp', 'sin', 'cos', 'add', 'mul']);
-    expect(plan.frees.map((f) => [...f].sort())).toEqual([[], [], [], [out(kb), out(kc)].sort(), [out(ka), out(kd)].sort()]);
+    expect(plan.frees.map((f) => [...f].sort())).toEqual([
+      [],
+      [],
+      [],
+      [out(kb), out(kc)].sort(),
+      [out(ka), out(kd)].sort(),
+    ]);
     checkLifetimes(plan);
   });
 
@@ -312,7 +426,9 @@ describe('schedule (unfused)', () => {
       const g = dce(cse(simplify(autodiff(randomGraph(seed * 104729 + 3)))));
       const outputs = new Set(g.outputs.map((v) => v.node));
       const unfused = fuse(g, UNFUSED);
-      const expected = [...g.params, ...g.nodes].filter((n) => outputs.has(n) || !(LEAVES.has(n.op) || VIEWS.has(n.op)));
+      const expected = [...g.params, ...g.nodes].filter(
+        (n) => outputs.has(n) || !(LEAVES.has(n.op) || VIEWS.has(n.op)),
+      );
       const plan = schedule(unfused);
       // Soft: a failure here (outputs that are parameters) must not hide the invariants below.
       expect.soft(plan.kernels.length, `seed ${seed}`).toBe(expected.length);

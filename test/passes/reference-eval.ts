@@ -159,7 +159,8 @@ const COMPARE: Record<string, (a: number, b: number) => boolean> = {
 };
 
 /** Close enough that float32 may order them differently, but not an exact tie. */
-const nearTie = (a: number, b: number, ma: number, mb: number, rel: number) => ma + mb === Infinity || (a !== b && Math.abs(a - b) <= rel * (ma + mb));
+const nearTie = (a: number, b: number, ma: number, mb: number, rel: number) =>
+  ma + mb === Infinity || (a !== b && Math.abs(a - b) <= rel * (ma + mb));
 
 /** Reads operand j at output element k: a 0-d operand broadcasts. */
 const at = (types: readonly TensorType[], j: number, k: number) => (types[j].shape.length === 0 ? 0 : k);
@@ -255,7 +256,8 @@ function movement(n: Node, ins: readonly RefValue[]): RefValue {
   const data = new Float64Array(src.length);
   const err = new Float64Array(src.length);
   for (let k = 0; k < src.length; k++) {
-    if (src[k] < 0) data[k] = n.attrs.value as number; // exact constant: err 0
+    if (src[k] < 0)
+      data[k] = n.attrs.value as number; // exact constant: err 0
     else {
       data[k] = ins[src[k]].data[pos[k]];
       err[k] = ins[src[k]].err[pos[k]];
@@ -273,7 +275,14 @@ function reduceMap(n: Node): Int32Array {
   const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
   const st = strides(kept);
   const map = new Int32Array(prod(xs));
-  forEach(xs, (idx, i) => (map[i] = flatOf(idx.map((v, d) => (axes.includes(d) ? 0 : v)), st)));
+  forEach(
+    xs,
+    (idx, i) =>
+      (map[i] = flatOf(
+        idx.map((v, d) => (axes.includes(d) ? 0 : v)),
+        st,
+      )),
+  );
   return map;
 }
 
@@ -342,7 +351,9 @@ function dot(n: Node, [a, b]: readonly RefValue[]): RefValue {
     const [x, y] = [a.data[ia[t]], b.data[ib[t]]];
     absSum[r[t]] += Math.abs(x * y);
     data[r[t]] = int ? (data[r[t]] + Math.imul(x, y)) | 0 : data[r[t]] + x * y;
-    err[r[t]] += int ? Math.max(a.err[ia[t]], b.err[ib[t]]) : scale(Math.abs(x), b.err[ib[t]]) + scale(Math.abs(y), a.err[ia[t]]) + len * Math.abs(x * y);
+    err[r[t]] += int
+      ? Math.max(a.err[ia[t]], b.err[ib[t]])
+      : scale(Math.abs(x), b.err[ib[t]]) + scale(Math.abs(y), a.err[ia[t]]) + len * Math.abs(x * y);
   }
   if (!int) for (let k = 0; k < size; k++) err[k] += Math.abs(data[k]);
   else absSum.forEach(seen);
@@ -364,7 +375,14 @@ function cast(n: Node, [x]: readonly RefValue[], rel: number): RefValue {
       data[k] = wrap(Math.trunc(v));
       // Truncation jumps at every non-zero integer.
       const r = Math.round(v);
-      err[k] = from === 'f32' && r !== 0 && nearTie(v, r, m, 0, rel) ? Infinity : from === 'f32' ? (m === Infinity ? Infinity : 0) : m;
+      err[k] =
+        from === 'f32' && r !== 0 && nearTie(v, r, m, 0, rel)
+          ? Infinity
+          : from === 'f32'
+            ? m === Infinity
+              ? Infinity
+              : 0
+            : m;
     } else {
       data[k] = v;
       err[k] = from === 'i32' ? m + Math.abs(v) : m; // large ints round to float32
@@ -403,7 +421,11 @@ function run(g: Graph, inputs: readonly RefValue[], rel: number): Map<Value, Ref
   const env = new Map<Value, RefValue>();
   g.params.forEach((p, i) => env.set(p.out, inputs[i]));
   for (const n of g.nodes) {
-    const outs = evalNode(n, n.inputs.map((v) => env.get(v)!), rel);
+    const outs = evalNode(
+      n,
+      n.inputs.map((v) => env.get(v)!),
+      rel,
+    );
     n.outs.forEach((v, i) => env.set(v, outs[i]));
   }
   return env;
@@ -417,7 +439,11 @@ export function refInput(dtype: string, values: ArrayLike<number>): RefValue {
 
 /** Evaluates a graph's outputs on the given parameter values. */
 export function evaluate(g: Graph, inputs: readonly ArrayLike<number>[], rel = DEFAULT_REL): RefValue[] {
-  const env = run(g, g.params.map((p, i) => refInput(p.types[0].dtype, inputs[i])), rel);
+  const env = run(
+    g,
+    g.params.map((p, i) => refInput(p.types[0].dtype, inputs[i])),
+    rel,
+  );
   return g.outputs.map((v) => env.get(v)!);
 }
 
@@ -448,7 +474,8 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
     cts[j].err[i] += e;
   };
   const op = n.op;
-  if (['sign', 'not', 'and', 'or', 'detach', 'iota', 'const', ...Object.keys(COMPARE)].includes(op)) return n.inputs.map(() => null);
+  if (['sign', 'not', 'and', 'or', 'detach', 'iota', 'const', ...Object.keys(COMPARE)].includes(op))
+    return n.inputs.map(() => null);
   if (op === 'cast') return [n.inputs[0].dtype === 'f32' && n.types[0].dtype === 'f32' ? g : null];
   if (MOVEMENT.has(op)) {
     const [src, pos] = movementMap(n);
@@ -503,7 +530,12 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
     }
     for (let j = 0; j < xi.length; j++) {
       if (n.inputs[j].dtype !== 'f32') continue;
-      add(j, at(types, j, k), gv * d[j], scale(Math.abs(d[j]), ge) + scale(Math.abs(gv), dd[j]) + (dd[j] === Infinity ? Infinity : 0));
+      add(
+        j,
+        at(types, j, k),
+        gv * d[j],
+        scale(Math.abs(d[j]), ge) + scale(Math.abs(gv), dd[j]) + (dd[j] === Infinity ? Infinity : 0),
+      );
     }
   }
   // A 0-d operand sums its cotangent over the whole output.
@@ -514,16 +546,23 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
 }
 
 /** Reverse mode over a body graph: the wrt parameters' cotangents for the outputs' cotangents. */
-export function reverse(body: Graph, primals: readonly RefValue[], cts: readonly RefValue[], wrt: readonly number[], rel = DEFAULT_REL): { outputs: RefValue[]; grads: RefValue[] } {
+export function reverse(
+  body: Graph,
+  primals: readonly RefValue[],
+  cts: readonly RefValue[],
+  wrt: readonly number[],
+  rel = DEFAULT_REL,
+): { outputs: RefValue[]; grads: RefValue[] } {
   const env = run(body, primals, rel);
   const ct = new Map<Value, Ct>();
   const accumulate = (v: Value, c: Ct) => {
     const prev = ct.get(v);
     if (!prev) ct.set(v, { data: Float64Array.from(c.data), err: Float64Array.from(c.err) });
-    else for (let i = 0; i < c.data.length; i++) {
-      prev.data[i] += c.data[i];
-      prev.err[i] += c.err[i] + Math.abs(prev.data[i]); // one rounding per addition
-    }
+    else
+      for (let i = 0; i < c.data.length; i++) {
+        prev.data[i] += c.data[i];
+        prev.err[i] += c.err[i] + Math.abs(prev.data[i]); // one rounding per addition
+      }
   };
   body.outputs.forEach((o, i) => {
     if (o.dtype === 'f32') accumulate(o, { data: cts[i].data, err: cts[i].err });
@@ -532,7 +571,13 @@ export function reverse(body: Graph, primals: readonly RefValue[], cts: readonly
     const n = body.nodes[i];
     const g = ct.get(n.out);
     if (!g) continue;
-    const grads = vjpRule(n, n.inputs.map((v) => env.get(v)!), env.get(n.out)!, g, rel);
+    const grads = vjpRule(
+      n,
+      n.inputs.map((v) => env.get(v)!),
+      env.get(n.out)!,
+      g,
+      rel,
+    );
     n.inputs.forEach((v, k) => {
       const gk = grads[k];
       if (gk && v.dtype === 'f32') accumulate(v, gk);

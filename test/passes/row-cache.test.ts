@@ -15,7 +15,11 @@ describe('rowCaches', () => {
   const v = (id: number, size: number): LoopVar => loopVar(9300 + id, size);
   /** exp(x[row, col] - m) over a rows×cols input 0, m an argument. */
   const expAt = (b: ExprBuilder, row: LoopVar, col: LoopVar, cols: number) =>
-    b.op('exp', [b.op('sub', [b.load(0, add(mul(idxVar(row), cols), idxVar(col)), 'f32'), b.arg(0, 'f32')], 'f32')], 'f32');
+    b.op(
+      'exp',
+      [b.op('sub', [b.load(0, add(mul(idxVar(row), cols), idxVar(col)), 'f32'), b.arg(0, 'f32')], 'f32')],
+      'f32',
+    );
 
   it('pairs the value a row sum computes with the same value in the output loop', () => {
     const b = new ExprBuilder();
@@ -32,29 +36,55 @@ describe('rowCaches', () => {
 
   it('refuses pairs that are not the same value of the same row', () => {
     const cases: [string, (b: ExprBuilder) => [LoopVar[], Expr]][] = [
-      ['a transposed read', (b) => {
-        const [i, j, k] = [v(10, 8), v(11, 8), v(12, 8)];
-        return [[i, j], b.op('div', [expAt(b, j, i, 8), b.reduce('sum', [k], expAt(b, i, k, 8), 'f32')], 'f32')];
-      }],
-      ['different extents', (b) => {
-        const [i, j, k] = [v(20, 4), v(21, 6), v(22, 8)];
-        return [[i, j], b.op('div', [expAt(b, i, j, 8), b.reduce('sum', [k], expAt(b, i, k, 8), 'f32')], 'f32')];
-      }],
-      ['a reduction broadcast along the inner axis (column sum)', (b) => {
-        // sum over rows k of exp(x[k, j]) read at (i, j): it depends on j, so no loop follows it.
-        const [i, j, k] = [v(30, 8), v(31, 8), v(32, 8)];
-        return [[i, j], b.op('div', [expAt(b, i, j, 8), b.reduce('sum', [k], expAt(b, k, j, 8), 'f32')], 'f32')];
-      }],
-      ['a cheap value', (b) => {
-        const [i, j, k] = [v(40, 4), v(41, 8), v(42, 8)];
-        const at = (c: LoopVar) => b.load(0, add(mul(idxVar(i), 8), idxVar(c)), 'f32');
-        return [[i, j], b.op('div', [at(j), b.reduce('sum', [k], at(k), 'f32')], 'f32')];
-      }],
-      ['a reduction over two axes', (b) => {
-        const [i, j, k, l] = [v(50, 4), v(51, 8), v(52, 2), v(53, 4)];
-        const e = (p: LoopVar, q: LoopVar) => b.op('exp', [b.load(0, add(mul(idxVar(i), 8), mul(idxVar(p), 4), idxVar(q)), 'f32')], 'f32');
-        return [[i, j], b.op('div', [b.op('exp', [b.load(0, add(mul(idxVar(i), 8), idxVar(j)), 'f32')], 'f32'), b.reduce('sum', [k, l], e(k, l), 'f32')], 'f32')];
-      }],
+      [
+        'a transposed read',
+        (b) => {
+          const [i, j, k] = [v(10, 8), v(11, 8), v(12, 8)];
+          return [[i, j], b.op('div', [expAt(b, j, i, 8), b.reduce('sum', [k], expAt(b, i, k, 8), 'f32')], 'f32')];
+        },
+      ],
+      [
+        'different extents',
+        (b) => {
+          const [i, j, k] = [v(20, 4), v(21, 6), v(22, 8)];
+          return [[i, j], b.op('div', [expAt(b, i, j, 8), b.reduce('sum', [k], expAt(b, i, k, 8), 'f32')], 'f32')];
+        },
+      ],
+      [
+        'a reduction broadcast along the inner axis (column sum)',
+        (b) => {
+          // sum over rows k of exp(x[k, j]) read at (i, j): it depends on j, so no loop follows it.
+          const [i, j, k] = [v(30, 8), v(31, 8), v(32, 8)];
+          return [[i, j], b.op('div', [expAt(b, i, j, 8), b.reduce('sum', [k], expAt(b, k, j, 8), 'f32')], 'f32')];
+        },
+      ],
+      [
+        'a cheap value',
+        (b) => {
+          const [i, j, k] = [v(40, 4), v(41, 8), v(42, 8)];
+          const at = (c: LoopVar) => b.load(0, add(mul(idxVar(i), 8), idxVar(c)), 'f32');
+          return [[i, j], b.op('div', [at(j), b.reduce('sum', [k], at(k), 'f32')], 'f32')];
+        },
+      ],
+      [
+        'a reduction over two axes',
+        (b) => {
+          const [i, j, k, l] = [v(50, 4), v(51, 8), v(52, 2), v(53, 4)];
+          const e = (p: LoopVar, q: LoopVar) =>
+            b.op('exp', [b.load(0, add(mul(idxVar(i), 8), mul(idxVar(p), 4), idxVar(q)), 'f32')], 'f32');
+          return [
+            [i, j],
+            b.op(
+              'div',
+              [
+                b.op('exp', [b.load(0, add(mul(idxVar(i), 8), idxVar(j)), 'f32')], 'f32'),
+                b.reduce('sum', [k, l], e(k, l), 'f32'),
+              ],
+              'f32',
+            ),
+          ];
+        },
+      ],
     ];
     for (const [what, make] of cases) {
       const [vars, out] = make(new ExprBuilder());
@@ -112,13 +142,20 @@ describe.skipIf(lg.getBackend() !== 'js')('row-cached kernels (js)', () => {
 
   it('the cached value is the one of the same row and element (batched, three axes)', () => {
     const y = lg.randn([3, 5, 7]).mul(4).realize();
-    const got = lg.jit((a: T) => a.softmax(-1))(y).dataSync();
+    const got = lg
+      .jit((a: T) => a.softmax(-1))(y)
+      .dataSync();
     close(got, softmaxRef(y.dataSync(), 15, 7));
   });
 
   it('a transposed numerator is computed, not read from the cache', () => {
     const sq = lg.randn([24, 24]).mul(3).realize();
-    const f = (a: T) => a.transpose().sub(a.max(1, true)).exp().div(a.sub(a.max(1, true)).exp().sum(1, true));
+    const f = (a: T) =>
+      a
+        .transpose()
+        .sub(a.max(1, true))
+        .exp()
+        .div(a.sub(a.max(1, true)).exp().sum(1, true));
     close(lg.jit(f)(sq).dataSync(), softmaxRef(sq.dataSync(), 24, 24, true));
   });
 
@@ -134,12 +171,25 @@ describe.skipIf(lg.getBackend() !== 'js')('row-cached kernels (js)', () => {
 
   it('rows longer than the cache limit are stored to memory instead', () => {
     const long = lg.randn([2, 70_000]).realize();
-    expect(lg.jit((a: T) => a.softmax(-1)).lower(long).stats().kernels).toBe(2);
-    close(lg.jit((a: T) => a.softmax(-1))(long).dataSync(), softmaxRef(long.dataSync(), 2, 70_000));
+    expect(
+      lg
+        .jit((a: T) => a.softmax(-1))
+        .lower(long)
+        .stats().kernels,
+    ).toBe(2);
+    close(
+      lg
+        .jit((a: T) => a.softmax(-1))(long)
+        .dataSync(),
+      softmaxRef(long.dataSync(), 2, 70_000),
+    );
   });
 
   it('fused and unfused agree on the softmax cross-entropy gradient (row caches in the backward pass)', () => {
-    const labels = lg.tensor(Array.from({ length: 33 }, (_, i) => i % 40), { dtype: 'int32' });
+    const labels = lg.tensor(
+      Array.from({ length: 33 }, (_, i) => i % 40),
+      { dtype: 'int32' },
+    );
     const g = (a: T) => lg.grad((z: T) => lg.nn.crossEntropy(z, labels))(a) as T;
     const fused = lg.jit(g, { fusion: true })(x).dataSync();
     const unfused = lg.jit(g, { fusion: false })(x).dataSync();

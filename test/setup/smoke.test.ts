@@ -17,7 +17,8 @@ describe('gpu.js environment', () => {
       const kernel = gpu.createKernel('function (a) { return a[this.thread.x] * 2; }', { output: [4] });
       const out = kernel([1, 2, 3, 4.5]) as Float32Array;
       expect(Array.from(out)).toEqual([2, 4, 6, 9]);
-      const impl = (kernel as unknown as { kernel: { constructor: { name: string }; fallbackReason?: unknown } }).kernel;
+      const impl = (kernel as unknown as { kernel: { constructor: { name: string }; fallbackReason?: unknown } })
+        .kernel;
       expect(impl.constructor.name).toBe('HeadlessGLKernel');
       expect(impl.fallbackReason ?? null).toBeNull();
       expect(gpu.mode).toBe('headlessgl');

@@ -237,14 +237,24 @@ describe('tensor() from bad nested arrays', () => {
     expectLgError(() => lg.tensor([[1, 2], [3]]));
   });
   it('ragged at depth', () => {
-    expectLgError(() => lg.tensor([[[1], [2]], [[3], [4, 5]]]));
+    expectLgError(() =>
+      lg.tensor([
+        [[1], [2]],
+        [[3], [4, 5]],
+      ]),
+    );
   });
   it('mixed depth (number next to array)', () => {
     expectLgError(() => lg.tensor([[1, 2], 3] as any));
   });
   it('non-numeric entries', () => {
     expectLgError(() => lg.tensor([1, 'a'] as any));
-    expectLgError(() => lg.tensor([[1, 2], [3, null]] as any));
+    expectLgError(() =>
+      lg.tensor([
+        [1, 2],
+        [3, null],
+      ] as any),
+    );
     expectLgError(() => lg.tensor([1, undefined] as any));
     expectLgError(() => lg.tensor([{}, 2] as any));
   });

@@ -6,27 +6,79 @@
 import { describe, expect, it } from 'vitest';
 import * as lg from '../../src/index';
 
-const garbage: unknown[] = [undefined, null, 'a', {}, [], [[1], [2, 3]], [0.5], NaN, -1, 1e9, true, () => 1, Symbol('s'), [1, 'a']];
+const garbage: unknown[] = [
+  undefined,
+  null,
+  'a',
+  {},
+  [],
+  [[1], [2, 3]],
+  [0.5],
+  NaN,
+  -1,
+  1e9,
+  true,
+  () => 1,
+  Symbol('s'),
+  [1, 'a'],
+];
 
 function expectNoCrash(what: string, f: () => unknown): void {
   try {
     const r = f();
     if (r instanceof lg.Tensor) r.dataSync();
   } catch (e) {
-    if (!(e instanceof lg.LazygradError)) throw new Error(`${what} crashed with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    if (!(e instanceof lg.LazygradError))
+      throw new Error(`${what} crashed with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
   }
 }
 
 describe('misuse fuzz', () => {
-  const x = () => lg.tensor([[1, 2], [3, 4]]);
+  const x = () =>
+    lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
   const methods = [
-    'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'sum', 'mean', 'max', 'min',
-    'argmax', 'softmax', 'logSoftmax', 'logsumexp', 'matmul', 'reshape', 'transpose', 'expand', 'squeeze', 'unsqueeze', 'slice',
-    'pad', 'cast', 'oneHot', 'backward',
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'pow',
+    'maximum',
+    'minimum',
+    'lt',
+    'le',
+    'gt',
+    'ge',
+    'eq',
+    'ne',
+    'sum',
+    'mean',
+    'max',
+    'min',
+    'argmax',
+    'softmax',
+    'logSoftmax',
+    'logsumexp',
+    'matmul',
+    'reshape',
+    'transpose',
+    'expand',
+    'squeeze',
+    'unsqueeze',
+    'slice',
+    'pad',
+    'cast',
+    'oneHot',
+    'backward',
   ];
   for (const m of methods) {
     it(`Tensor.${m} with bad arguments`, () => {
-      for (const g of garbage) expectNoCrash(`${m}(${String(g)})`, () => (x() as unknown as Record<string, (...a: unknown[]) => unknown>)[m](g));
+      for (const g of garbage)
+        expectNoCrash(`${m}(${String(g)})`, () =>
+          (x() as unknown as Record<string, (...a: unknown[]) => unknown>)[m](g),
+        );
     });
   }
   const fns: [string, (g: unknown) => unknown][] = [
@@ -66,6 +118,9 @@ describe('misuse fuzz', () => {
   }
   it('the library still works afterwards', () => {
     lg.setBackend('js');
-    expect(x().add(1).toArray()).toEqual([[2, 3], [4, 5]]);
+    expect(x().add(1).toArray()).toEqual([
+      [2, 3],
+      [4, 5],
+    ]);
   });
 });

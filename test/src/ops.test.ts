@@ -25,21 +25,42 @@ const S = (s: readonly number[]) => `[${s.join(',')}]`;
 
 // Broadcasting pairs (both directions, size-1 dims, 0-d).
 const BCAST_PAIRS: [number[], number[]][] = [
-  [[2, 3], [2, 3]],
+  [
+    [2, 3],
+    [2, 3],
+  ],
   [[2, 3], [3]],
   [[3], [2, 3]],
-  [[2, 1], [1, 3]],
-  [[1, 3], [2, 1]],
-  [[4, 1, 3], [2, 1]],
-  [[2, 1], [4, 1, 3]],
+  [
+    [2, 1],
+    [1, 3],
+  ],
+  [
+    [1, 3],
+    [2, 1],
+  ],
+  [
+    [4, 1, 3],
+    [2, 1],
+  ],
+  [
+    [2, 1],
+    [4, 1, 3],
+  ],
   [[1], [2, 3]],
   [[2, 3], [1]],
   [[], [2, 3]],
   [[2, 3], []],
   [[], []],
-  [[2, 3, 1], [3, 4]],
+  [
+    [2, 3, 1],
+    [3, 4],
+  ],
   [[1, 1, 1], [5]],
-  [[3, 1, 2, 1], [1, 4, 1, 5]],
+  [
+    [3, 1, 2, 1],
+    [1, 4, 1, 5],
+  ],
 ];
 
 // ============================================================ creation
@@ -133,9 +154,18 @@ describe('creation', () => {
   });
 
   it('tensor with an explicit dtype', () => {
-    const i = lg.tensor([[1, 2], [3, 4]], { dtype: 'int32' });
+    const i = lg.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'int32' },
+    );
     expect(i.dtype).toBe('int32');
-    expect(i.toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(i.toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     const f = lg.tensor(new Int32Array([1, 2]), { dtype: 'float32' });
     expect(f.dtype).toBe('float32');
     expect(f.toArray()).toEqual([1, 2]);
@@ -145,7 +175,10 @@ describe('creation', () => {
     const z = lg.zeros([2, 3]);
     expect(z.dtype).toBe('float32');
     expect(z.shape).toEqual([2, 3]);
-    expect(z.toArray()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(z.toArray()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     const zi = lg.zeros([2], { dtype: 'int32' });
     expect(zi.dtype).toBe('int32');
     expect(zi.toArray()).toEqual([0, 0]);
@@ -165,7 +198,10 @@ describe('creation', () => {
 
     const f = lg.full([2, 2], 7.5);
     expect(f.dtype).toBe('float32');
-    expect(f.toArray()).toEqual([[7.5, 7.5], [7.5, 7.5]]);
+    expect(f.toArray()).toEqual([
+      [7.5, 7.5],
+      [7.5, 7.5],
+    ]);
     const fi = lg.full([3], 7, { dtype: 'int32' });
     expect(fi.dtype).toBe('int32');
     expect(fi.toArray()).toEqual([7, 7, 7]);
@@ -212,10 +248,17 @@ describe('creation', () => {
     const e = lg.eye(3);
     expect(e.dtype).toBe('float32');
     expect(e.shape).toEqual([3, 3]);
-    expect(e.toArray()).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(e.toArray()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     const ei = lg.eye(2, { dtype: 'int32' });
     expect(ei.dtype).toBe('int32');
-    expect(ei.toArray()).toEqual([[1, 0], [0, 1]]);
+    expect(ei.toArray()).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
   });
 
   it('rand is float32 uniform in [0, 1)', () => {
@@ -307,7 +350,10 @@ describe('creation', () => {
 
 describe('realisation', () => {
   it('dataSync returns a typed array of the right type', () => {
-    const f = lg.tensor([[1, 2], [3, 4]]);
+    const f = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const fd = f.dataSync();
     expect(fd).toBeInstanceOf(Float32Array);
     expect(Array.from(fd)).toEqual([1, 2, 3, 4]);
@@ -322,7 +368,13 @@ describe('realisation', () => {
   });
 
   it('data() resolves to the same values as dataSync()', async () => {
-    const x = lg.tensor([[1, 2, 3], [4, 5, 6]]).mul(2).add(1);
+    const x = lg
+      .tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ])
+      .mul(2)
+      .add(1);
     const p = x.data();
     expect(p).toBeInstanceOf(Promise);
     const d = await p;
@@ -345,7 +397,12 @@ describe('realisation', () => {
   });
 
   it('toArray of 0-d results is a plain number', () => {
-    const s = lg.tensor([[1, 2], [3, 4]]).sum();
+    const s = lg
+      .tensor([
+        [1, 2],
+        [3, 4],
+      ])
+      .sum();
     expect(s.shape).toEqual([]);
     const v = s.toArray();
     expect(typeof v).toBe('number');
@@ -353,9 +410,17 @@ describe('realisation', () => {
   });
 
   it('toArray of computed bool results gives booleans', () => {
-    const c = lg.tensor([[1, 5], [3, 2]]).gt(2);
+    const c = lg
+      .tensor([
+        [1, 5],
+        [3, 2],
+      ])
+      .gt(2);
     expect(c.dtype).toBe('bool');
-    expect(c.toArray()).toEqual([[false, true], [true, false]]);
+    expect(c.toArray()).toEqual([
+      [false, true],
+      [true, false],
+    ]);
   });
 
   it('toArray of size-1 dims keeps nesting', () => {
@@ -445,7 +510,10 @@ describe('binary elementwise ops with broadcasting', () => {
       });
     }
     it(`${op} with a JS number`, () => {
-      const a = R.fromNested([[-1, 0, 0.5], [1, 1.5, 0]]);
+      const a = R.fromNested([
+        [-1, 0, 0.5],
+        [1, 1.5, 0],
+      ]);
       const out = (T(a) as any)[op](0.5) as lg.Tensor;
       expect(out.dtype).toBe('bool');
       expect(out.toArray()).toEqual(R.toNested(CMP[op](a, 0.5), true));
@@ -467,10 +535,22 @@ describe('binary elementwise ops with broadcasting', () => {
   });
 
   it('maximum/minimum with numbers (relu-like clamp)', () => {
-    const x = lg.tensor([[-2, 0.5], [3, -0.25]]);
-    expect(x.maximum(0).toArray()).toEqual([[0, 0.5], [3, 0]]);
-    expect(x.minimum(0).toArray()).toEqual([[-2, 0], [0, -0.25]]);
-    expect(x.maximum(0).minimum(1).toArray()).toEqual([[0, 0.5], [1, 0]]);
+    const x = lg.tensor([
+      [-2, 0.5],
+      [3, -0.25],
+    ]);
+    expect(x.maximum(0).toArray()).toEqual([
+      [0, 0.5],
+      [3, 0],
+    ]);
+    expect(x.minimum(0).toArray()).toEqual([
+      [-2, 0],
+      [0, -0.25],
+    ]);
+    expect(x.maximum(0).minimum(1).toArray()).toEqual([
+      [0, 0.5],
+      [1, 0],
+    ]);
   });
 
   it('inputs are not modified by operations', () => {
@@ -618,7 +698,11 @@ describe('dtype rules', () => {
   itExactInt32('int32 addition and subtraction wrap', () => {
     expect(I([2147483647]).add(1).toArray()).toEqual([-2147483648]);
     expect(I([-2147483648]).sub(1).toArray()).toEqual([2147483647]);
-    expect(I([2147483647]).add(I([2147483647])).toArray()).toEqual([-2]);
+    expect(
+      I([2147483647])
+        .add(I([2147483647]))
+        .toArray(),
+    ).toEqual([-2]);
   });
 
   itExactInt32('int32 multiplication wraps like Math.imul', () => {
@@ -646,19 +730,36 @@ describe('dtype rules', () => {
     const w = I([1 << 30, 1 << 30, 1 << 30]).sum();
     expect(w.dtype).toBe('int32');
     expect(w.item()).toBe(-1073741824);
-    const rows = lg.tensor([[16777217, 1], [2147483647, 1]], { dtype: 'int32' }).sum(1);
+    const rows = lg
+      .tensor(
+        [
+          [16777217, 1],
+          [2147483647, 1],
+        ],
+        { dtype: 'int32' },
+      )
+      .sum(1);
     expect(rows.toArray()).toEqual([16777218, -2147483648]);
   });
 
   itExactInt32('int32 max/min reductions stay int32', () => {
-    const x = lg.tensor([[3, -7, 16777217], [0, 16777219, -1]], { dtype: 'int32' });
+    const x = lg.tensor(
+      [
+        [3, -7, 16777217],
+        [0, 16777219, -1],
+      ],
+      { dtype: 'int32' },
+    );
     expect(x.max().dtype).toBe('int32');
     expect(x.max().item()).toBe(16777219);
     expect(x.min(1).toArray()).toEqual([-7, -1]);
   });
 
   it('sum of bool gives int32', () => {
-    const b = lg.tensor([[true, false, true], [true, true, true]]);
+    const b = lg.tensor([
+      [true, false, true],
+      [true, true, true],
+    ]);
     const s = b.sum();
     expect(s.dtype).toBe('int32');
     expect(s.item()).toBe(5);
@@ -680,7 +781,12 @@ describe('dtype rules', () => {
   });
 
   it('argmax gives int32', () => {
-    const a = lg.tensor([[1, 3, 2], [9, 0, 4]]).argmax(1);
+    const a = lg
+      .tensor([
+        [1, 3, 2],
+        [9, 0, 4],
+      ])
+      .argmax(1);
     expect(a.dtype).toBe('int32');
     expect(a.toArray()).toEqual([1, 0]);
   });
@@ -723,11 +829,26 @@ describe('dtype rules', () => {
   });
 
   it('int32 matmul stays int32 and is exact', () => {
-    const a = lg.tensor([[1, 2], [3, 4]], { dtype: 'int32' });
-    const b = lg.tensor([[5, 6], [7, 8]], { dtype: 'int32' });
+    const a = lg.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'int32' },
+    );
+    const b = lg.tensor(
+      [
+        [5, 6],
+        [7, 8],
+      ],
+      { dtype: 'int32' },
+    );
     const c = a.matmul(b);
     expect(c.dtype).toBe('int32');
-    expect(c.toArray()).toEqual([[19, 22], [43, 50]]);
+    expect(c.toArray()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
   });
 
   it('float32 storage rounds results', () => {
@@ -755,10 +876,22 @@ describe('reductions', () => {
   const cases: [number[], (number | number[] | undefined)[]][] = [
     [[], [undefined]],
     [[5], [undefined, 0, -1, [0]]],
-    [[2, 3], [undefined, 0, 1, -1, -2, [0, 1], [1, 0], [-1]]],
-    [[2, 3, 4], [undefined, 0, 1, 2, -1, [0, 2], [-1, 0], [1, 2], [0, 1, 2]]],
-    [[1, 4, 1], [undefined, 0, 2, [0, 2], -3]],
-    [[3, 1, 5, 2], [undefined, 1, [0, 3], [-1, -2], 2]],
+    [
+      [2, 3],
+      [undefined, 0, 1, -1, -2, [0, 1], [1, 0], [-1]],
+    ],
+    [
+      [2, 3, 4],
+      [undefined, 0, 1, 2, -1, [0, 2], [-1, 0], [1, 2], [0, 1, 2]],
+    ],
+    [
+      [1, 4, 1],
+      [undefined, 0, 2, [0, 2], -3],
+    ],
+    [
+      [3, 1, 5, 2],
+      [undefined, 1, [0, 3], [-1, -2], 2],
+    ],
   ];
   type RedName = 'sum' | 'mean' | 'max' | 'min';
   const REF: Record<RedName, (a: ND, ax?: number | number[], k?: boolean) => ND> = {
@@ -788,13 +921,19 @@ describe('reductions', () => {
   }
 
   it('sum with keepdims=false passed explicitly', () => {
-    const x = lg.tensor([[1, 2], [3, 4]]);
+    const x = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(x.sum(0, false).toArray()).toEqual([4, 6]);
     expect(x.sum(undefined, true).toArray()).toEqual([[10]]);
   });
 
   it('max/min with negative values and infinities', () => {
-    const x = lg.tensor([[-5, -Infinity, -2], [-1, -7, Infinity]]);
+    const x = lg.tensor([
+      [-5, -Infinity, -2],
+      [-1, -7, Infinity],
+    ]);
     expect(x.max(1).toArray()).toEqual([-2, Infinity]);
     expect(x.min(1).toArray()).toEqual([-Infinity, -7]);
     expect(x.max().item()).toBe(Infinity);
@@ -819,9 +958,18 @@ describe('reductions', () => {
   describe('argmax', () => {
     const shapes: [number[], number[]][] = [
       [[5], [0, -1]],
-      [[3, 4], [0, 1, -1, -2]],
-      [[2, 3, 4], [0, 1, 2, -1]],
-      [[1, 5, 1], [1, 0, 2]],
+      [
+        [3, 4],
+        [0, 1, -1, -2],
+      ],
+      [
+        [2, 3, 4],
+        [0, 1, 2, -1],
+      ],
+      [
+        [1, 5, 1],
+        [1, 0, 2],
+      ],
     ];
     for (const [shape, axes] of shapes) {
       for (const axis of axes) {
@@ -836,12 +984,22 @@ describe('reductions', () => {
       }
     }
     it('ties resolve to the first index (numpy)', () => {
-      const x = lg.tensor([[1, 3, 3], [2, 2, 1], [0, 0, 0]]);
+      const x = lg.tensor([
+        [1, 3, 3],
+        [2, 2, 1],
+        [0, 0, 0],
+      ]);
       expect(x.argmax(1).toArray()).toEqual([1, 0, 0]);
       expect(x.argmax(0).toArray()).toEqual([1, 0, 0]);
     });
     it('argmax of int32', () => {
-      const x = lg.tensor([[16777217, 16777218], [-5, -6]], { dtype: 'int32' });
+      const x = lg.tensor(
+        [
+          [16777217, 16777218],
+          [-5, -6],
+        ],
+        { dtype: 'int32' },
+      );
       expect(x.argmax(1).toArray()).toEqual([1, 0]);
     });
   });
@@ -853,9 +1011,18 @@ describe('softmax / logSoftmax / logsumexp', () => {
   const rng = R.mulberry32(4);
   const shapes: [number[], number[]][] = [
     [[5], [0, -1]],
-    [[3, 4], [0, 1, -1, -2]],
-    [[2, 3, 4], [0, 1, 2, -1]],
-    [[2, 1, 3], [1, 2]],
+    [
+      [3, 4],
+      [0, 1, -1, -2],
+    ],
+    [
+      [2, 3, 4],
+      [0, 1, 2, -1],
+    ],
+    [
+      [2, 1, 3],
+      [1, 2],
+    ],
   ];
   for (const [shape, axes] of shapes) {
     it(`softmax ${S(shape)} default axis`, () => {
@@ -924,7 +1091,12 @@ describe('softmax / logSoftmax / logsumexp', () => {
   });
 
   it('softmax of size-1 axis is 1', () => {
-    expect(lg.tensor([[5], [-1000]]).softmax(1).toArray()).toEqual([[1], [1]]);
+    expect(
+      lg
+        .tensor([[5], [-1000]])
+        .softmax(1)
+        .toArray(),
+    ).toEqual([[1], [1]]);
   });
 });
 
@@ -933,21 +1105,51 @@ describe('softmax / logSoftmax / logsumexp', () => {
 describe('matmul (numpy semantics)', () => {
   const rng = R.mulberry32(5);
   const cases: [number[], number[]][] = [
-    [[2, 3], [3, 4]],
-    [[1, 1], [1, 1]],
-    [[5, 7], [7, 1]],
+    [
+      [2, 3],
+      [3, 4],
+    ],
+    [
+      [1, 1],
+      [1, 1],
+    ],
+    [
+      [5, 7],
+      [7, 1],
+    ],
     [[3], [3, 4]],
     [[2, 3], [3]],
     [[3], [3]],
-    [[4, 2, 3], [4, 3, 5]],
-    [[4, 2, 3], [3, 5]],
-    [[2, 3], [4, 3, 5]],
-    [[2, 1, 3, 4], [5, 4, 2]],
+    [
+      [4, 2, 3],
+      [4, 3, 5],
+    ],
+    [
+      [4, 2, 3],
+      [3, 5],
+    ],
+    [
+      [2, 3],
+      [4, 3, 5],
+    ],
+    [
+      [2, 1, 3, 4],
+      [5, 4, 2],
+    ],
     [[2, 3, 4], [4]],
     [[4], [2, 4, 3]],
-    [[1, 2, 3], [6, 3, 2]],
-    [[17, 33], [33, 19]],
-    [[8, 64], [64, 8]],
+    [
+      [1, 2, 3],
+      [6, 3, 2],
+    ],
+    [
+      [17, 33],
+      [33, 19],
+    ],
+    [
+      [8, 64],
+      [64, 8],
+    ],
   ];
   for (const [sa, sb] of cases) {
     it(`${S(sa)} @ ${S(sb)}`, () => {
@@ -962,10 +1164,24 @@ describe('matmul (numpy semantics)', () => {
   }
 
   it('hand-computed 2x2', () => {
-    const a = lg.tensor([[1, 2], [3, 4]]);
-    const b = lg.tensor([[5, 6], [7, 8]]);
-    expect(a.matmul(b).toArray()).toEqual([[19, 22], [43, 50]]);
-    expect(lg.tensor([1, 2]).matmul(lg.tensor([3, 4])).toArray()).toBe(11);
+    const a = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const b = lg.tensor([
+      [5, 6],
+      [7, 8],
+    ]);
+    expect(a.matmul(b).toArray()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
+    expect(
+      lg
+        .tensor([1, 2])
+        .matmul(lg.tensor([3, 4]))
+        .toArray(),
+    ).toBe(11);
   });
 
   it('int32 @ float32 gives float32', () => {
@@ -996,7 +1212,12 @@ describe('movement ops', () => {
   it('reshape 0-d <-> size-1', () => {
     const x = lg.tensor(3);
     expect(x.reshape([1, 1]).toArray()).toEqual([[3]]);
-    expect(lg.tensor([[3]]).reshape([]).toArray()).toBe(3);
+    expect(
+      lg
+        .tensor([[3]])
+        .reshape([])
+        .toArray(),
+    ).toBe(3);
     expect(x.reshape([-1]).toArray()).toEqual([3]);
   });
 
@@ -1023,18 +1244,54 @@ describe('movement ops', () => {
   });
 
   it('transpose 2-D hand-computed', () => {
-    expect(lg.tensor([[1, 2, 3], [4, 5, 6]]).transpose().toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    expect(lg.tensor([[1, 2, 3], [4, 5, 6]]).transpose([1, 0]).toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(
+      lg
+        .tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ])
+        .transpose()
+        .toArray(),
+    ).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(
+      lg
+        .tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ])
+        .transpose([1, 0])
+        .toArray(),
+    ).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
   });
 
   it('expand', () => {
     const cases: [number[], number[]][] = [
-      [[1, 4], [3, 4]],
+      [
+        [1, 4],
+        [3, 4],
+      ],
       [[4], [2, 3, 4]],
-      [[3, 1], [3, 5]],
+      [
+        [3, 1],
+        [3, 5],
+      ],
       [[], [2, 2]],
-      [[2, 1, 3], [4, 2, 5, 3]],
-      [[2, 3], [2, 3]],
+      [
+        [2, 1, 3],
+        [4, 2, 5, 3],
+      ],
+      [
+        [2, 3],
+        [2, 3],
+      ],
     ];
     for (const [from, to] of cases) {
       const a = R.randND(rng, from);
@@ -1055,7 +1312,12 @@ describe('movement ops', () => {
     expect(t.squeeze(-4).shape).toEqual([3, 1, 2]);
     close(t.squeeze(-2), R.squeeze(a, -2));
     expect(lg.tensor([[7]]).squeeze().shape).toEqual([]);
-    expect(lg.tensor([[7]]).squeeze().toArray()).toBe(7);
+    expect(
+      lg
+        .tensor([[7]])
+        .squeeze()
+        .toArray(),
+    ).toBe(7);
     expect(lg.tensor([1, 2]).squeeze().shape).toEqual([2]);
 
     const b = R.randND(rng, [3, 2]);
@@ -1178,7 +1440,12 @@ describe('movement ops', () => {
       [0, 3],
     ];
     close(T(b).pad(p3, 7), R.pad(b, p3, 7));
-    expect(lg.tensor([1, 2]).pad([[1, 2]]).toArray()).toEqual([0, 1, 2, 0, 0]);
+    expect(
+      lg
+        .tensor([1, 2])
+        .pad([[1, 2]])
+        .toArray(),
+    ).toEqual([0, 1, 2, 0, 0]);
   });
 
   it('pad of int32 keeps int32', () => {
@@ -1245,11 +1512,19 @@ describe('movement ops', () => {
 
   it('where broadcasts all three operands', () => {
     const shapes: [number[], number[], number[]][] = [
-      [[2, 3], [2, 3], [2, 3]],
+      [
+        [2, 3],
+        [2, 3],
+        [2, 3],
+      ],
       [[2, 1], [1, 3], [3]],
       [[3], [2, 3], []],
       [[], [2, 2], [2, 1]],
-      [[4, 1, 1], [1, 2, 1], [1, 1, 3]],
+      [
+        [4, 1, 1],
+        [1, 2, 1],
+        [1, 1, 3],
+      ],
     ];
     for (const [sc, sa, sb] of shapes) {
       const c = R.randIntND(rng, sc, 0, 2);
@@ -1263,9 +1538,18 @@ describe('movement ops', () => {
   });
 
   it('where with numbers and a computed condition', () => {
-    const x = lg.tensor([[-1, 2], [3, -4]]);
-    expect(lg.where(x.gt(0), x, 0).toArray()).toEqual([[0, 2], [3, 0]]);
-    expect(lg.where(x.lt(0), 1, x).toArray()).toEqual([[1, 2], [3, 1]]);
+    const x = lg.tensor([
+      [-1, 2],
+      [3, -4],
+    ]);
+    expect(lg.where(x.gt(0), x, 0).toArray()).toEqual([
+      [0, 2],
+      [3, 0],
+    ]);
+    expect(lg.where(x.lt(0), 1, x).toArray()).toEqual([
+      [1, 2],
+      [3, 1],
+    ]);
     const w = lg.where(x.gt(0), 1, 0);
     expect(w.shape).toEqual([2, 2]);
     expect(Array.from(w.dataSync())).toEqual([0, 1, 1, 0]);
@@ -1282,15 +1566,37 @@ describe('conv2d / maxPool2d / avgPool2d', () => {
     const w = lg.ones([1, 1, 2, 2]);
     const y = lg.conv2d(x, w, { stride: 2 });
     expect(y.shape).toEqual([1, 1, 2, 2]);
-    expect(y.toArray()).toEqual([[[[10, 18], [42, 50]]]]);
+    expect(y.toArray()).toEqual([
+      [
+        [
+          [10, 18],
+          [42, 50],
+        ],
+      ],
+    ]);
   });
 
   it('conv2d is cross-correlation (kernel not flipped)', () => {
     const x = lg.arange(16).cast('float32').reshape([1, 1, 4, 4]);
-    const w = lg.tensor([[[[1, 0], [0, 0]]]]);
+    const w = lg.tensor([
+      [
+        [
+          [1, 0],
+          [0, 0],
+        ],
+      ],
+    ]);
     const y = lg.conv2d(x, w);
     expect(y.shape).toEqual([1, 1, 3, 3]);
-    expect(y.toArray()).toEqual([[[[0, 1, 2], [4, 5, 6], [8, 9, 10]]]]);
+    expect(y.toArray()).toEqual([
+      [
+        [
+          [0, 1, 2],
+          [4, 5, 6],
+          [8, 9, 10],
+        ],
+      ],
+    ]);
   });
 
   it('conv2d without options uses stride 1, padding 0', () => {
@@ -1355,20 +1661,57 @@ describe('conv2d / maxPool2d / avgPool2d', () => {
     const x = lg.full([1, 1, 3, 3], -1);
     const y = lg.maxPool2d(x, 2, { stride: 2, padding: 1 });
     expect(y.shape).toEqual([1, 1, 2, 2]);
-    expect(y.toArray()).toEqual([[[[-1, -1], [-1, -1]]]]);
+    expect(y.toArray()).toEqual([
+      [
+        [
+          [-1, -1],
+          [-1, -1],
+        ],
+      ],
+    ]);
   });
 
   it('avgPool2d counts padding as zeros', () => {
     const x = lg.ones([1, 1, 2, 2]);
     const y = lg.avgPool2d(x, 2, { padding: 1 });
     expect(y.shape).toEqual([1, 1, 2, 2]);
-    expect(y.toArray()).toEqual([[[[0.25, 0.25], [0.25, 0.25]]]]);
+    expect(y.toArray()).toEqual([
+      [
+        [
+          [0.25, 0.25],
+          [0.25, 0.25],
+        ],
+      ],
+    ]);
   });
 
   it('hand-computed maxPool2d / avgPool2d', () => {
-    const x = lg.tensor([[[[1, 2, 5, 0], [3, 4, -1, 6], [0, 0, 2, 2], [-8, 1, 2, 3]]]]);
-    expect(lg.maxPool2d(x, 2).toArray()).toEqual([[[[4, 6], [1, 3]]]]);
-    expect(lg.avgPool2d(x, 2).toArray()).toEqual([[[[2.5, 2.5], [-1.75, 2.25]]]]);
+    const x = lg.tensor([
+      [
+        [
+          [1, 2, 5, 0],
+          [3, 4, -1, 6],
+          [0, 0, 2, 2],
+          [-8, 1, 2, 3],
+        ],
+      ],
+    ]);
+    expect(lg.maxPool2d(x, 2).toArray()).toEqual([
+      [
+        [
+          [4, 6],
+          [1, 3],
+        ],
+      ],
+    ]);
+    expect(lg.avgPool2d(x, 2).toArray()).toEqual([
+      [
+        [
+          [2.5, 2.5],
+          [-1.75, 2.25],
+        ],
+      ],
+    ]);
   });
 });
 
@@ -1418,7 +1761,10 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
   it('reshape of a transposed view then elementwise with another view', () => {
     const a = R.randND(rng, [3, 4]);
     const b = R.randND(rng, [2, 6]);
-    const out = T(a).transpose().reshape([2, 6]).mul(T(b).slice([1, 0], [-3, 6], [-1, 1]));
+    const out = T(a)
+      .transpose()
+      .reshape([2, 6])
+      .mul(T(b).slice([1, 0], [-3, 6], [-1, 1]));
     const ref = R.mul(R.reshape(R.transpose(a), [2, 6]), R.slice(b, [1, 0], [-3, 6], [-1, 1]));
     close(out, ref);
   });
@@ -1434,7 +1780,9 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
   it('matmul of transposed and reversed views', () => {
     const a = R.randND(rng, [4, 3]);
     const b = R.randND(rng, [4, 5]);
-    const out = T(a).transpose().matmul(T(b).slice([3, 0], [-5, 5], [-1, 1]));
+    const out = T(a)
+      .transpose()
+      .matmul(T(b).slice([3, 0], [-5, 5], [-1, 1]));
     const ref = R.matmul(R.transpose(a), R.slice(b, [3, 0], [-5, 5], [-1, 1]));
     close(out, ref, RED);
   });
@@ -1449,7 +1797,15 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
 
   it('pad then slice back to the original', () => {
     const a = R.randND(rng, [3, 4]);
-    const out = T(a).pad([[2, 1], [1, 3]], 9).slice([2, 1], [5, 5]);
+    const out = T(a)
+      .pad(
+        [
+          [2, 1],
+          [1, 3],
+        ],
+        9,
+      )
+      .slice([2, 1], [5, 5]);
     close(out, a);
   });
 
@@ -1474,7 +1830,14 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
     const c = R.randND(rng, [5, 1]);
     const out = T(a).mul(T(b)).add(T(c)).tanh().sub(T(a).abs().sqrt()).maximum(T(b).neg()).sum(1, true).div(3);
     const ref = R.div(
-      R.sum(R.maximum(R.sub(R.map(R.add(R.mul(a, b), c), Math.tanh), R.map(R.map(a, Math.abs), Math.sqrt)), R.map(b, (v) => -v)), 1, true),
+      R.sum(
+        R.maximum(
+          R.sub(R.map(R.add(R.mul(a, b), c), Math.tanh), R.map(R.map(a, Math.abs), Math.sqrt)),
+          R.map(b, (v) => -v),
+        ),
+        1,
+        true,
+      ),
       3,
     );
     close(out, ref, RED);
@@ -1484,7 +1847,10 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
     const x = R.randND(rng, [2, 2, 8, 8]);
     const w = R.randND(rng, [3, 2, 3, 3]);
     const m = R.randND(rng, [27, 4]);
-    const out = lg.maxPool2d(lg.conv2d(T(x), T(w), { padding: 1 }).relu(), 2, { stride: 3 }).reshape([2, -1]).matmul(T(m));
+    const out = lg
+      .maxPool2d(lg.conv2d(T(x), T(w), { padding: 1 }).relu(), 2, { stride: 3 })
+      .reshape([2, -1])
+      .matmul(T(m));
     const conv = R.map(R.conv2d(x, w, 1, 1), R.unaryFns.relu);
     const ref = R.matmul(R.reshape(R.maxPool2d(conv, 2, 3, 0), [2, -1]), m);
     close(out, ref, RED);
@@ -1492,7 +1858,18 @@ describe.each([true, false])('composed views and composites (fusion=%s)', (fusio
 
   it('int32 views: arange reshaped, transposed, sliced, summed', () => {
     const out = lg.arange(24).reshape([2, 3, 4]).transpose([1, 2, 0]).slice([2, 3, 0], [-4, -5, 2], [-1, -2, 1]);
-    const ref = R.slice(R.transpose(R.reshape(R.nd([24], (i) => i), [2, 3, 4]), [1, 2, 0]), [2, 3, 0], [-4, -5, 2], [-1, -2, 1]);
+    const ref = R.slice(
+      R.transpose(
+        R.reshape(
+          R.nd([24], (i) => i),
+          [2, 3, 4],
+        ),
+        [1, 2, 0],
+      ),
+      [2, 3, 0],
+      [-4, -5, 2],
+      [-1, -2, 1],
+    );
     expect(out.dtype).toBe('int32');
     close(out, ref, [0, 0]);
     const s = out.sum(-1);
@@ -1551,11 +1928,26 @@ describe('settings', () => {
 describe('larger shapes (tiling, long rows, non-contiguous reductions)', () => {
   const rng = R.mulberry32(13);
   const mm: [number[], number[]][] = [
-    [[33, 65], [65, 47]],
-    [[3, 17, 9], [9, 31]],
-    [[2, 1, 40, 24], [3, 24, 18]],
-    [[128, 96], [96, 10]],
-    [[1, 300], [300, 1]],
+    [
+      [33, 65],
+      [65, 47],
+    ],
+    [
+      [3, 17, 9],
+      [9, 31],
+    ],
+    [
+      [2, 1, 40, 24],
+      [3, 24, 18],
+    ],
+    [
+      [128, 96],
+      [96, 10],
+    ],
+    [
+      [1, 300],
+      [300, 1],
+    ],
   ];
   for (const [sa, sb] of mm) {
     it(`matmul ${S(sa)} @ ${S(sb)}`, () => {
@@ -1572,8 +1964,20 @@ describe('larger shapes (tiling, long rows, non-contiguous reductions)', () => {
   });
 
   itExactInt32('int32 matmul is exact above 2^24', () => {
-    const a = lg.tensor([[16777217, 3], [-5, 100000]], { dtype: 'int32' });
-    const b = lg.tensor([[1, 2], [1, 100000]], { dtype: 'int32' });
+    const a = lg.tensor(
+      [
+        [16777217, 3],
+        [-5, 100000],
+      ],
+      { dtype: 'int32' },
+    );
+    const b = lg.tensor(
+      [
+        [1, 2],
+        [1, 100000],
+      ],
+      { dtype: 'int32' },
+    );
     const c = a.matmul(b);
     expect(c.dtype).toBe('int32');
     expect(c.toArray()).toEqual([

@@ -9,7 +9,10 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
   afterAll(() => lg.setFusion(true));
 
   it('values are correct after realize()', () => {
-    const x = lg.tensor([[1, 2, 3], [4, 5, 6]]);
+    const x = lg.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const y = x.mul(2).add(1).sum(1);
     y.realize();
     expect(y.shape).toEqual([2]);
@@ -31,7 +34,12 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
     const y = x.exp();
     y.realize();
     const z = y.log().mul(y);
-    close(z, [1, 2, 3, 4].map((v) => v * Math.exp(v)), 1e-5, 1e-5);
+    close(
+      z,
+      [1, 2, 3, 4].map((v) => v * Math.exp(v)),
+      1e-5,
+      1e-5,
+    );
     const w = y.sub(x.exp());
     close(w, [0, 0, 0, 0], 0, 1e-5);
     // the realised tensor itself is unchanged
@@ -120,13 +128,27 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
   });
 
   it('a realised view used afterwards', () => {
-    const x = lg.tensor([[1, 2, 3], [4, 5, 6]]);
+    const x = lg.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const v = x.transpose();
     v.realize();
-    expect(v.toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    expect(v.slice([2, 0], [-4, 2], [-1, 1]).toArray()).toEqual([[3, 6], [2, 5], [1, 4]]);
+    expect(v.toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(v.slice([2, 0], [-4, 2], [-1, 1]).toArray()).toEqual([
+      [3, 6],
+      [2, 5],
+      [1, 4],
+    ]);
     expect(v.sum(0).toArray()).toEqual([6, 15]);
-    expect(x.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(x.toArray()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 
   it('a tensor that is never read does not disturb others', () => {
@@ -141,7 +163,10 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
     const a = r.add(1); // built before r is read
     const d = r.sub(r);
     const rv = Array.from(r.dataSync());
-    close(a, rv.map((v) => v + 1));
+    close(
+      a,
+      rv.map((v) => v + 1),
+    );
     close(d, new Array(50).fill(0), 0, 0);
     close(r.mul(1), rv, 0, 0);
   });
@@ -151,7 +176,10 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
     const s = r.mul(2);
     const sv = Array.from(s.dataSync());
     const rv = Array.from(r.dataSync());
-    close(sv, rv.map((v) => 2 * v));
+    close(
+      sv,
+      rv.map((v) => 2 * v),
+    );
   });
 
   it('data() and dataSync() agree after realize', async () => {
@@ -163,7 +191,10 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
   });
 
   it('shape/dtype/ndim/size are available without realising', () => {
-    const x = lg.zeros([3, 4]).add(lg.ones([4])).sum(0, true);
+    const x = lg
+      .zeros([3, 4])
+      .add(lg.ones([4]))
+      .sum(0, true);
     expect(x.shape).toEqual([1, 4]);
     expect(x.dtype).toBe('float32');
     expect(x.ndim).toBe(2);
@@ -185,7 +216,13 @@ describe.each([true, false])('laziness and realisation (fusion=%s)', (fusion) =>
   it('graphs that differ only in a scalar give the right numbers', () => {
     const x = lg.tensor([1, 2, 3]);
     for (const lr of [0.1, 0.2, 0.5, 1, 0, 2]) {
-      close(x.mul(lr).add(lr), [1, 2, 3].map((v) => Math.fround(v * Math.fround(lr)) + Math.fround(lr)), 1e-6, 1e-7, `lr=${lr}`);
+      close(
+        x.mul(lr).add(lr),
+        [1, 2, 3].map((v) => Math.fround(v * Math.fround(lr)) + Math.fround(lr)),
+        1e-6,
+        1e-7,
+        `lr=${lr}`,
+      );
     }
   });
 
@@ -212,13 +249,24 @@ describe('very deep graphs', () => {
   });
 
   it('2000 eager realised steps with a reduction each step', () => {
-    let x = lg.tensor([[1, 2], [3, 4]]);
+    let x = lg.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     for (let i = 0; i < 2000; i++) {
       x = x.sub(x.mean()).mul(1.0001).add(x.mean());
       x.realize();
     }
     // mean is preserved (2.5) and deviations grow by 1.0001^2000
     const g = Math.pow(1.0001, 2000);
-    R.expectClose(x, [[2.5 - 1.5 * g, 2.5 - 0.5 * g], [2.5 + 0.5 * g, 2.5 + 1.5 * g]], 1e-3, 1e-3);
+    R.expectClose(
+      x,
+      [
+        [2.5 - 1.5 * g, 2.5 - 0.5 * g],
+        [2.5 + 0.5 * g, 2.5 + 1.5 * g],
+      ],
+      1e-3,
+      1e-3,
+    );
   });
 });

@@ -114,7 +114,8 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
       const d = s[i];
       if (d === 1) continue;
       if (out[o] === 1) out[o] = d;
-      else if (out[o] !== d) throw new Error(`reference: cannot broadcast [${shapes.map((x) => x.join(',')).join('] [')}]`);
+      else if (out[o] !== d)
+        throw new Error(`reference: cannot broadcast [${shapes.map((x) => x.join(',')).join('] [')}]`);
     }
   }
   return out;
@@ -125,7 +126,9 @@ export function broadcastTo(a: ND, shape: readonly number[]): ND {
   if (bs.join(',') !== shape.join(',')) throw new Error(`reference: cannot expand [${a.shape}] to [${shape}]`);
   const off = shape.length - a.shape.length;
   return nd(shape, (i) => {
-    const idx = unravel(i, shape).slice(off).map((v, d) => (a.shape[d] === 1 ? 0 : v));
+    const idx = unravel(i, shape)
+      .slice(off)
+      .map((v, d) => (a.shape[d] === 1 ? 0 : v));
     return a.data[ravel(idx, a.shape)];
   });
 }
@@ -206,7 +209,8 @@ export const f32 = (a: ND) => map(a, Math.fround);
 // ---------------------------------------------------------------- reductions
 
 export function normAxis(axis: number, ndim: number): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) throw new Error(`reference: bad axis ${axis} for rank ${ndim}`);
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim)
+    throw new Error(`reference: bad axis ${axis} for rank ${ndim}`);
   return axis < 0 ? axis + ndim : axis;
 }
 
@@ -236,7 +240,8 @@ export function reduce(
 }
 
 export const sum = (a: ND, axis?: number | number[], keepdims = false) => reduce(a, axis, keepdims, 0, (s, x) => s + x);
-export const max = (a: ND, axis?: number | number[], keepdims = false) => reduce(a, axis, keepdims, -Infinity, Math.max);
+export const max = (a: ND, axis?: number | number[], keepdims = false) =>
+  reduce(a, axis, keepdims, -Infinity, Math.max);
 export const min = (a: ND, axis?: number | number[], keepdims = false) => reduce(a, axis, keepdims, Infinity, Math.min);
 export function mean(a: ND, axis?: number | number[], keepdims = false): ND {
   const axes = normAxes(axis, a.shape.length);
@@ -245,7 +250,8 @@ export function mean(a: ND, axis?: number | number[], keepdims = false): ND {
 }
 
 /** int32 sum with wrap-around. */
-export const sumI = (a: ND, axis?: number | number[], keepdims = false) => reduce(a, axis, keepdims, 0, (s, x) => (s + x) | 0);
+export const sumI = (a: ND, axis?: number | number[], keepdims = false) =>
+  reduce(a, axis, keepdims, 0, (s, x) => (s + x) | 0);
 
 export function argmax(a: ND, axis: number): ND {
   const ax = normAxis(axis, a.shape.length);
@@ -464,7 +470,16 @@ export function conv2d(x: ND, w: ND, stride = 1, padding = 0): ND {
   });
 }
 
-function pool2d(x: ND, k: number, stride: number, padding: number, padValue: number, init: number, f: (a: number, b: number) => number, fin: (a: number) => number): ND {
+function pool2d(
+  x: ND,
+  k: number,
+  stride: number,
+  padding: number,
+  padValue: number,
+  init: number,
+  f: (a: number, b: number) => number,
+  fin: (a: number) => number,
+): ND {
   const [N, C, H, W] = x.shape;
   const OH = outSize(H, k, stride, padding);
   const OW = outSize(W, k, stride, padding);
@@ -490,7 +505,16 @@ export function maxPool2d(x: ND, k: number, stride = k, padding = 0): ND {
 
 /** PyTorch default (count_include_pad=True): padding counts as zeros. */
 export function avgPool2d(x: ND, k: number, stride = k, padding = 0): ND {
-  return pool2d(x, k, stride, padding, 0, 0, (a, b) => a + b, (a) => a / (k * k));
+  return pool2d(
+    x,
+    k,
+    stride,
+    padding,
+    0,
+    0,
+    (a, b) => a + b,
+    (a) => a / (k * k),
+  );
 }
 
 // ---------------------------------------------------------------- random inputs
@@ -574,7 +598,9 @@ function isTensorLike(x: unknown): x is TensorLike {
 }
 
 function isND(x: unknown): x is ND {
-  return typeof x === 'object' && x !== null && (x as ND).data instanceof Float64Array && Array.isArray((x as ND).shape);
+  return (
+    typeof x === 'object' && x !== null && (x as ND).data instanceof Float64Array && Array.isArray((x as ND).shape)
+  );
 }
 
 function flat(x: unknown): { shape: number[]; data: number[] } {
@@ -608,7 +634,9 @@ export function expectClose(actual: unknown, expected: unknown, rtol = 1e-5, ato
     throw new Error(`${tag}shape mismatch: got [${A.shape.join(',')}], expected [${E.shape.join(',')}]`);
   }
   if (A.data.length !== E.data.length) {
-    throw new Error(`${tag}size mismatch: got ${A.data.length} values, expected ${E.data.length} (shape [${E.shape.join(',')}])`);
+    throw new Error(
+      `${tag}size mismatch: got ${A.data.length} values, expected ${E.data.length} (shape [${E.shape.join(',')}])`,
+    );
   }
   const bad: string[] = [];
   let nBad = 0;

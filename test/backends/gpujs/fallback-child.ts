@@ -10,7 +10,17 @@ const compute = (): number[][] => {
   return [
     Array.from(x.softmax(1).dataSync()),
     Array.from(x.matmul(x.transpose()).dataSync()),
-    Array.from(x.pad([[1, 0], [0, 2]], 9).dataSync()),
+    Array.from(
+      x
+        .pad(
+          [
+            [1, 0],
+            [0, 2],
+          ],
+          9,
+        )
+        .dataSync(),
+    ),
     Array.from(lg.ones([100_000]).sum().dataSync()),
     Array.from(x.pow(3).tanh().dataSync()),
   ];
@@ -25,7 +35,9 @@ try {
   lg.setBackend('js');
   const want = compute();
   let maxErr = 0;
-  got.forEach((g, i) => g.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - want[i][j]) / Math.max(1, Math.abs(want[i][j]))))));
+  got.forEach((g, i) =>
+    g.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(v - want[i][j]) / Math.max(1, Math.abs(want[i][j]))))),
+  );
   console.log(JSON.stringify({ mode, maxErr, warnings }));
 } catch (e) {
   console.log(JSON.stringify({ error: (e as Error).name, message: (e as Error).message }));

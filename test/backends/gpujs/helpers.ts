@@ -16,7 +16,9 @@ export const haveGL = GPU.isHeadlessGLSupported;
 /** Skip (with a message) only when GL is neither there nor demanded. */
 export const skipGpujs = !haveGL && !glRequired;
 if (skipGpujs) {
-  console.warn('gpujs suites skipped: no GL context (run them under `xvfb-run -a`; LAZYGRAD_GPUJS_MODE=headlessgl turns this into a failure)');
+  console.warn(
+    'gpujs suites skipped: no GL context (run them under `xvfb-run -a`; LAZYGRAD_GPUJS_MODE=headlessgl turns this into a failure)',
+  );
 }
 
 export function gpujs(): GpujsBackend {
@@ -71,7 +73,10 @@ export function expectLikeJs(f: () => Out, rtol: number, atol: number, label = '
       }
       const d = Math.abs(x - y);
       maxAbs = Math.max(maxAbs, d);
-      if (d > atol + rtol * Math.abs(x)) expect.fail(`${label} output ${k}[${i}]: gpujs ${y} vs js ${x} (|diff| ${d.toExponential(2)} > ${atol} + ${rtol} * |js|)`);
+      if (d > atol + rtol * Math.abs(x))
+        expect.fail(
+          `${label} output ${k}[${i}]: gpujs ${y} vs js ${x} (|diff| ${d.toExponential(2)} > ${atol} + ${rtol} * |js|)`,
+        );
     }
   });
   return { maxAbs };

@@ -98,7 +98,12 @@ describe.skipIf(skipGpujs)('gpujs numerics vs js', () => {
       const x = rnd([2, 3, 12, 12], 12);
       const w = rnd([4, 3, 3, 3], 13);
       const y = lg.conv2d(x, w, { padding: 1 });
-      return [y, lg.maxPool2d(y, 2), lg.avgPool2d(x, 3, { stride: 2, padding: 1 }), lg.maxPool2d(x, 3, { stride: 2, padding: 1 })];
+      return [
+        y,
+        lg.maxPool2d(y, 2),
+        lg.avgPool2d(x, 3, { stride: 2, padding: 1 }),
+        lg.maxPool2d(x, 3, { stride: 2, padding: 1 }),
+      ];
     };
     expectLikeJs(f, ...TOL.conv, 'conv');
   });
@@ -106,11 +111,22 @@ describe.skipIf(skipGpujs)('gpujs numerics vs js', () => {
   it('movement ops are exact: permute, strided slice, pad, concat, large flat indices', () => {
     const f = () => {
       const x = rnd([3, 5, 7, 11], 14);
-      const big = lg.arange(1001 * 1003).reshape([1001, 1003]).transpose();
+      const big = lg
+        .arange(1001 * 1003)
+        .reshape([1001, 1003])
+        .transpose();
       return [
         x.transpose([2, 0, 3, 1]),
         x.slice([1, null, 6], [3, null, 0], [1, 2, -2]),
-        x.pad([[0, 0], [2, 1], [0, 0], [3, 3]], 7),
+        x.pad(
+          [
+            [0, 0],
+            [2, 1],
+            [0, 0],
+            [3, 3],
+          ],
+          7,
+        ),
         lg.concat([x, x.mul(2), x.slice([0, 0, 0, 0], [3, 5, 7, 2])], 3),
         big.slice([5, 900], [1003, 1001], [3, 1]),
       ];
@@ -166,7 +182,9 @@ describe.skipIf(skipGpujs)('gpujs kernels near the input cap', () => {
     try {
       const ts = args.map((a) => lg.tensor(Float32Array.from(a)));
       const fused = fn.lower(...ts).ir('fused');
-      const reads = [...fused.matchAll(/\]\(([^)]*)\) over/g)].map((m) => m[1].split(',').filter((s) => s.trim()).length);
+      const reads = [...fused.matchAll(/\]\(([^)]*)\) over/g)].map(
+        (m) => m[1].split(',').filter((s) => s.trim()).length,
+      );
       expect(reads.length).toBeGreaterThan(1);
       expect(Math.max(...reads)).toBeLessThanOrEqual(16);
       const got = fn(...ts).dataSync();
@@ -220,7 +238,15 @@ describe.skipIf(skipGpujs)('gpujs math edge cases', () => {
     const f = () => {
       const a = lg.tensor([16_000_000, -7, 4095, 123_456, -8_000_000, 3], { dtype: 'int32' });
       const b = lg.tensor([777_215, 3, 4097, -100, 7_999_999, -2], { dtype: 'int32' });
-      return [a.add(b), a.sub(b), a.mul(lg.tensor([1, 5, 4096, -99, 2, 5_000_000], { dtype: 'int32' })), a.neg().abs(), a.maximum(b), a.cast('float32').div(b.cast('float32')), a.sum()];
+      return [
+        a.add(b),
+        a.sub(b),
+        a.mul(lg.tensor([1, 5, 4096, -99, 2, 5_000_000], { dtype: 'int32' })),
+        a.neg().abs(),
+        a.maximum(b),
+        a.cast('float32').div(b.cast('float32')),
+        a.sum(),
+      ];
     };
     const js = on('js', f);
     const gl = on('gpujs', f);
@@ -235,9 +261,18 @@ describe.skipIf(skipGpujs)('gpujs math edge cases', () => {
 
   it('pad and concat read nothing out of bounds (edge values, empty pieces, empty tensors)', () => {
     const [p, c, e, z, s] = on('gpujs', () => {
-      const x = lg.tensor([[1, 2], [3, 4]]);
+      const x = lg.tensor([
+        [1, 2],
+        [3, 4],
+      ]);
       return [
-        x.pad([[2, 2], [3, 1]], -1),
+        x.pad(
+          [
+            [2, 2],
+            [3, 1],
+          ],
+          -1,
+        ),
         lg.concat([x, lg.tensor([[9], [8]])], 1),
         lg.concat([lg.zeros([0, 2]), x, lg.zeros([0, 2])], 0),
         lg.zeros([0, 3]).add(1),
@@ -272,17 +307,19 @@ describe.skipIf(skipGpujs)('gpujs random numbers', () => {
     const gl = on('gpujs', f);
     expect(Array.from(gl[0])).toEqual(Array.from(js[0]));
     expect(Array.from(gl[1])).toEqual(Array.from(js[1]));
-    for (let i = 0; i < 500; i++) expect(Math.abs(gl[2][i] - js[2][i])).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(js[2][i])));
+    for (let i = 0; i < 500; i++)
+      expect(Math.abs(gl[2][i] - js[2][i])).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(js[2][i])));
   });
 
   it('random inside jit matches js', () => {
     const g = (x: lg.Tensor) => x.add(lg.rand([64]));
-    const run = (name: 'js' | 'gpujs') => on(name, () => {
-      lg.manualSeed(99);
-      const fn = lg.jit(g);
-      const x = lg.zeros([64]);
-      return [fn(x), fn(x)];
-    });
+    const run = (name: 'js' | 'gpujs') =>
+      on(name, () => {
+        lg.manualSeed(99);
+        const fn = lg.jit(g);
+        const x = lg.zeros([64]);
+        return [fn(x), fn(x)];
+      });
     const js = run('js');
     const gl = run('gpujs');
     expect(gl.map((x) => Array.from(x))).toEqual(js.map((x) => Array.from(x)));

@@ -45,7 +45,12 @@ describe.skipIf(skipGpujs)('gpujs on headless GL', () => {
     const be = gpujs();
     expect(be.dev.gpu.mode).toBe('headlessgl');
     expect(be.dev.fallbackReason).toBeUndefined();
-    expect(be.limits).toEqual({ maxKernelInputs: 16, multiReduceKernels: false, randomOnHost: true, inPlaceWithinKernel: false });
+    expect(be.limits).toEqual({
+      maxKernelInputs: 16,
+      multiReduceKernels: false,
+      randomOnHost: true,
+      inPlaceWithinKernel: false,
+    });
     expect(lg.tensor([1, 2, 3]).mul(2).dataSync()).toEqual(new Float32Array([2, 4, 6]));
   });
 
@@ -97,7 +102,9 @@ describe.skipIf(skipGpujs)('gpujs on headless GL', () => {
     }
     // w, x and big hold one texture each while alive.
     expect(be.textureCount).toBe(base + 3);
-    const step = lg.jit((wt: lg.Tensor, xt: lg.Tensor, lr: number) => wt.sub(xt.matmul(wt).sum(0, true).mul(lr)), { donate: [0] });
+    const step = lg.jit((wt: lg.Tensor, xt: lg.Tensor, lr: number) => wt.sub(xt.matmul(wt).sum(0, true).mul(lr)), {
+      donate: [0],
+    });
     let cur = w.mul(1).realize();
     for (let i = 0; i < 6; i++) {
       const next = step(cur, x, 0.01);
