@@ -13,3 +13,4 @@ export * as sym from './symbolic';
 export type { Idx, LoopVar } from './symbolic';
 export * from './random';
 export * from './row-cache';
+export * from './kernel-eval';

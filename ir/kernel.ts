@@ -26,6 +26,7 @@ export type ExprOp =
   | 'sigmoid'
   | 'log1p'
   | 'expm1'
+  | 'floor'
   | 'not'
   | 'add'
   | 'sub'
@@ -72,6 +73,58 @@ export type Expr =
       readonly dtype: DType;
       readonly id: number;
     };
+
+export type LoadExpr = Extract<Expr, { kind: 'load' }>;
+export type OpExpr = Extract<Expr, { kind: 'op' }>;
+export type ReduceExpr = Extract<Expr, { kind: 'reduce' }>;
+export type ReduceOp = ReduceExpr['op'];
+
+/** Every `ExprOp`, so tables and tests can enumerate them (typed: a missing op does not compile). */
+export const EXPR_OPS: readonly ExprOp[] = Object.keys({
+  neg: 0,
+  abs: 0,
+  sign: 0,
+  exp: 0,
+  log: 0,
+  sqrt: 0,
+  sin: 0,
+  cos: 0,
+  tanh: 0,
+  sigmoid: 0,
+  log1p: 0,
+  expm1: 0,
+  floor: 0,
+  not: 0,
+  add: 0,
+  sub: 0,
+  mul: 0,
+  div: 0,
+  pow: 0,
+  maximum: 0,
+  minimum: 0,
+  and: 0,
+  or: 0,
+  lt: 0,
+  le: 0,
+  gt: 0,
+  ge: 0,
+  eq: 0,
+  ne: 0,
+  where: 0,
+  cast: 0,
+  random: 0,
+} satisfies Record<ExprOp, 0>) as ExprOp[];
+
+/** The value a reduction starts from: 0 for sum; for max the least value of the dtype. */
+export function reduceIdentity(op: ReduceOp, dtype: DType): number {
+  if (op === 'sum') return 0;
+  return dtype === 'i32' ? -2147483648 : -Infinity;
+}
+
+/** The elementwise op that folds one more value into a reduction's accumulator. */
+export function reduceCombine(op: ReduceOp): ExprOp {
+  return op === 'sum' ? 'add' : 'maximum';
+}
 
 export interface KernelOutput {
   /** Plan buffer written contiguously at the output's flat index. */
@@ -231,4 +284,14 @@ export interface BackendLimits {
    * rerun the whole dot per step of the outer reduction. Unset: such dots fuse like any reduction.
    */
   readonly minStoredInnerDot?: number;
+  /**
+   * The kernel-expression ops the target evaluates natively (unset: all of them). The others are
+   * rewritten into native ones (passes/decompose.ts) before code generation.
+   */
+  readonly nativeOps?: ReadonlySet<ExprOp>;
+}
+
+/** Every kernel-expression op but `missing` (a target's `nativeOps`). */
+export function opsExcept(...missing: ExprOp[]): ReadonlySet<ExprOp> {
+  return new Set(EXPR_OPS.filter((op) => !missing.includes(op)));
 }

@@ -252,21 +252,3 @@ export function unflatten(flat: Idx, shape: readonly number[]): Idx[] {
   }
   return out;
 }
-
-/** Renders an index expression with `name(var)` for variables (JS and GLSL-safe integer math). */
-export function renderIdx(e: Idx, name: (x: LoopVar) => string): string {
-  switch (e.kind) {
-    case 'num':
-      return e.value < 0 ? `(${e.value})` : String(e.value);
-    case 'var':
-      return name(e.variable);
-    case 'add':
-      return `(${e.terms.map((t) => renderIdx(t, name)).join(' + ')})`;
-    case 'mul':
-      return `${renderIdx(e.operand, name)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
-    case 'div':
-      return `Math.floor(${renderIdx(e.operand, name)} / ${e.constant})`;
-    case 'mod':
-      return `(${renderIdx(e.operand, name)} % ${e.constant})`;
-  }
-}

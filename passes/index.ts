@@ -8,3 +8,4 @@ export * from './fuse';
 export * from './schedule';
 export * from './key';
 export * from './lower-expr';
+export * from './decompose';

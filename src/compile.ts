@@ -16,6 +16,7 @@ import {
   constNodes,
   cse,
   dce,
+  decomposePlan,
   fuse,
   schedule,
   simplify,
@@ -98,11 +99,12 @@ function buildProgram(g: Graph, opts: CompileOptions): Program {
     },
   });
   const fused = fuse(optimized, { fusion: opts.fusion, limits: opts.backend.limits });
-  const plan = schedule(fused, {
+  const scheduled = schedule(fused, {
     reuse: opts.reuse ?? true,
     donated: opts.donated,
     inPlaceWithinKernel: opts.backend.limits.inPlaceWithinKernel,
   });
+  const plan = decomposePlan(scheduled, opts.backend.limits.nativeOps);
   const compiled = opts.backend.compile(plan);
   if (settings.debug >= 3) for (const s of compiled.sources) console.log(`--- kernel ${s.name} ---\n${s.source}`);
   const leaves = graphLeaves(g);

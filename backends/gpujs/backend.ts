@@ -26,6 +26,7 @@ import {
 import { type LoweredKernel, MAX_ELEMENTS, lowerKernel } from './codegen';
 import { type CachedKernel, type Device, device } from './device';
 import { runOnHost } from './host';
+import { GPUJS_NATIVE_OPS } from './op-table';
 
 /** Host buffers up to this size get a per-run texture rather than a cached one (jit scalars, rng keys). */
 const SMALL = 16;
@@ -57,6 +58,7 @@ export class GpujsBackend implements Backend {
     randomOnHost: true,
     inPlaceWithinKernel: false,
     minStoredInnerDot: 256,
+    nativeOps: GPUJS_NATIVE_OPS,
   };
   readonly dev: Device;
   private live = 0;

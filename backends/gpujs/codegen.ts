@@ -11,12 +11,13 @@
  *    division can land just below a whole number and floor one short).
  *  - int32 values travel as floats: exact below 2^24 in magnitude (no 32-bit
  *    wrap-around); bools are 0/1.
- *  - Math that GL computes differently is spelled out: pow with a negative
- *    base (sign from the exponent's parity), tanh without overflow, a stable
- *    sigmoid, log1p/expm1 accurate near 0, float-to-int truncation, NaN for
- *    sqrt/log of negatives. Infinities, NaN and literals without an exact
+ *  - Ops are written by the table in op-table.ts; those GL computes wrongly
+ *    (tanh, sigmoid, log1p, expm1, pow) arrive already decomposed
+ *    (passes/decompose.ts). Infinities, NaN and literals without an exact
  *    decimal form travel as extra uniform arguments (GLSL has no literal for
  *    them; gpu.js turns `Infinity` into the largest float).
+ *  - Loop placement comes from the shared analysis (backends/common): all
+ *    output axes are known at the top level, a reduction opens a scope.
  *  - Reads whose index may fall outside their buffer (the dead branch of a
  *    pad or concat `where`) are clamped into it.
  *  - Values are statements with temporaries, never deep nested expressions.
@@ -27,7 +28,23 @@
  * gpu.js kernels: partial reductions over chunks, then the reduction of the
  * partials with the kernel's epilogue.
  */
-import { type Expr, type Kernel, type LoopVar, type Idx, LazygradError, exprArgs, freeVars, sym } from '../../ir';
+import {
+  type DType,
+  type Expr,
+  type ExprOp,
+  type Idx,
+  type Kernel,
+  type LoopVar,
+  type OpExpr,
+  type ReduceExpr,
+  LazygradError,
+  exprArgs,
+  reduceCombine,
+  reduceIdentity,
+  sym,
+} from '../../ir';
+import { KernelAnalysis, type Loop } from '../common/analysis';
+import { GPUJS_OPS, glLiteral } from './op-table';
 
 const { range, idxVars } = sym;
 
@@ -58,7 +75,7 @@ export interface LoweredKernel {
   readonly steps: readonly GpuStep[];
 }
 
-type Red = Expr & { kind: 'reduce' };
+type Red = ReduceExpr;
 
 interface Split {
   readonly red: Red;
@@ -71,12 +88,6 @@ interface Split {
 }
 
 type Mode = { kind: 'normal' } | { kind: 'partial'; split: Split } | { kind: 'final'; split: Split };
-
-/** Taylor coefficients of tanh(x) / x in powers of x^2 (through x^16: relative error < 1e-8 below 0.55). */
-const TANH_SERIES = [
-  1.0, -0.3333333333333333, 0.13333333333333333, -0.05396825396825397, 0.021869488536155203, -0.008863235529902197,
-  0.003592128036572481, -0.0014558343870513183, 0.0005900274409455859,
-];
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -178,25 +189,14 @@ interface Scope {
   readonly lines: string[];
 }
 
-function factorial(n: number): number {
-  return n <= 1 ? 1 : n * factorial(n - 1);
-}
-
-/** A float literal gpu.js and GLSL both read exactly, or undefined (pass it as a uniform). */
-function literal(v: number): string | undefined {
-  if (!Number.isFinite(v) || Object.is(v, -0)) return undefined;
-  let s = String(Math.abs(v));
-  if (!s.includes('.') && !s.includes('e')) s += '.0';
-  return v < 0 ? `(-${s})` : s;
-}
-
 class Emitter {
   private readonly root: Scope = { depth: 0, lines: [] };
   private readonly varName = new Map<LoopVar, string>();
-  private readonly varScope = new Map<LoopVar, Scope>();
+  private readonly an: KernelAnalysis;
+  /** The scope holding each loop's statements (the top level and output axes: the root scope). */
+  private readonly scopes = new Map<Loop, Scope>();
   private readonly names = new Map<Expr, string>();
   private readonly divmods = new Map<string, { q: string; r: string }>();
-  private readonly fvMemo = new Map<Expr, Set<LoopVar>>();
   private readonly args: StepArg[] = [];
   private readonly params: string[] = [];
   private readonly constNames = new Map<string, string>();
@@ -209,6 +209,9 @@ class Emitter {
     private readonly inputSizes: readonly number[],
     private readonly mode: Mode,
   ) {
+    const boundAtTop = mode.kind === 'partial' ? mode.split.red.vars.slice(0, mode.split.axis) : [];
+    this.an = new KernelAnalysis(k, { flatOutputs: true, boundAtTop });
+    this.scopes.set(this.an.top, this.root);
     k.inputs.forEach((_, s) => this.param(`in${s}`, { kind: 'input', slot: s }));
     if (mode.kind === 'final') this.param('part', { kind: 'partial' });
     k.args.forEach((_, s) => this.param(`a${s}`, { kind: 'scalar', slot: s }));
@@ -232,7 +235,7 @@ class Emitter {
   }
 
   private num(v: number): string {
-    return literal(v) ?? this.special(v);
+    return glLiteral(v) ?? this.special(v);
   }
 
   private fresh(prefix = 't'): string {
@@ -271,18 +274,10 @@ class Emitter {
 
   // ---- scopes and names ----
 
-  private fv(e: Expr): Set<LoopVar> {
-    return freeVars(e, this.fvMemo);
-  }
-
   private scopeOfVars(vars: Iterable<LoopVar>): Scope {
-    let s = this.root;
-    for (const x of vars) {
-      const xs = this.varScope.get(x);
-      if (!xs) throw new Error(`gpujs codegen: loop variable ${x.id} used outside its loop`);
-      if (xs.depth > s.depth) s = xs;
-    }
-    return s;
+    const scope = this.scopes.get(this.an.loopOfVars(vars));
+    if (!scope) throw new Error(`gpujs codegen: kernel ${this.k.name} uses a loop variable outside its loop`);
+    return scope;
   }
 
   private push(scope: Scope, line: string): void {
@@ -314,7 +309,6 @@ class Emitter {
     let rem = flat;
     for (let d = vars.length - 1; d >= 0; d--) {
       const x = vars[d];
-      this.varScope.set(x, scope);
       if (x.size === 1) {
         this.varName.set(x, '0.0');
         continue;
@@ -387,7 +381,7 @@ class Emitter {
       name =
         this.mode.kind === 'final' && e === this.mode.split.red ? this.emitFinal(this.mode.split) : this.emitReduce(e);
     else {
-      const scope = this.scopeOfVars(this.fv(e));
+      const scope = this.scopeOfVars(this.an.freeVars(e));
       if (e.kind === 'index') name = this.bind(scope, this.idx(e.at));
       else if (e.kind === 'load') name = this.bind(scope, this.load(e.input, e.at, scope));
       else name = this.op(e, scope);
@@ -415,11 +409,11 @@ class Emitter {
   }
 
   private reduceInit(e: Red): string {
-    return e.op === 'sum' ? '0.0' : e.dtype === 'i32' ? '(-2147483648.0)' : this.special(-Infinity);
+    return this.num(reduceIdentity(e.op, e.dtype));
   }
 
   private update(e: Red, acc: string, v: string): string {
-    return e.op === 'sum' ? `${acc} = ${acc} + ${v};` : `${acc} = Math.max(${acc}, ${v});`;
+    return `${acc} = ${this.apply(reduceCombine(e.op), [acc, v], e.dtype, e.dtype)};`;
   }
 
   /** Writes `levels` of nested blocks (each an opening line and declarations) around `inner`'s lines and `tail`. */
@@ -439,7 +433,6 @@ class Emitter {
   private loops(vars: readonly LoopVar[], inner: Scope): { open: string; decls: string[] }[] {
     return vars.map((x) => {
       this.varName.set(x, `v${x.id}`);
-      this.varScope.set(x, inner);
       return {
         open: `for (let j${x.id} = 0; j${x.id} < ${x.size}; j${x.id}++) {`,
         decls: [`const v${x.id} = j${x.id} + 0.0;`],
@@ -448,10 +441,11 @@ class Emitter {
   }
 
   private emitReduce(e: Red): string {
-    const scope = this.scopeOfVars(this.fv(e));
+    const scope = this.scopeOfVars(this.an.freeVars(e));
     const acc = this.fresh('acc');
     this.push(scope, `let ${acc} = ${this.reduceInit(e)};`);
     const inner: Scope = { depth: scope.depth + 1, lines: [] };
+    this.scopes.set(this.an.bodyLoop(e), inner);
     const levels = this.loops(e.vars, inner);
     const v = this.value(e.body);
     this.nest(scope, levels, inner, this.update(e, acc, v));
@@ -465,9 +459,9 @@ class Emitter {
     const acc = this.fresh('acc');
     this.push(root, `let ${acc} = ${this.reduceInit(e)};`);
     const inner: Scope = { depth: 1, lines: [] };
+    this.scopes.set(this.an.bodyLoop(e), inner);
     const x = e.vars[sp.axis];
     this.varName.set(x, `v${x.id}`);
-    this.varScope.set(x, inner);
     const levels = [
       {
         open: `for (let cj = 0; cj < ${sp.chunk}; cj++) {`,
@@ -495,138 +489,16 @@ class Emitter {
 
   // ---- elementwise ops ----
 
-  private op(e: Expr & { kind: 'op' }, scope: Scope): string {
-    const a = e.args.map((x) => this.value(x));
-    const bind = (rhs: string) => this.bind(scope, rhs);
-    switch (e.op) {
-      case 'neg':
-        return bind(`(-${a[0]})`);
-      case 'abs':
-        return bind(`Math.abs(${a[0]})`);
-      case 'sign':
-        return bind(`(${a[0]} > 0.0 ? 1.0 : (${a[0]} < 0.0 ? -1.0 : ${a[0]}))`);
-      case 'not':
-        return bind(`(1.0 - ${a[0]})`);
-      case 'add':
-        return bind(`(${a[0]} + ${a[1]})`);
-      case 'sub':
-        return bind(`(${a[0]} - ${a[1]})`);
-      case 'mul':
-        return bind(`(${a[0]} * ${a[1]})`);
-      case 'div':
-        return bind(`(${a[0]} / ${a[1]})`);
-      case 'maximum':
-        return bind(`Math.max(${a[0]}, ${a[1]})`);
-      case 'minimum':
-        return bind(`Math.min(${a[0]}, ${a[1]})`);
-      case 'and':
-        return bind(`(${a[0]} * ${a[1]})`);
-      case 'or':
-        return bind(`Math.max(${a[0]}, ${a[1]})`);
-      case 'lt':
-        return bind(`(${a[0]} < ${a[1]} ? 1.0 : 0.0)`);
-      case 'le':
-        return bind(`(${a[0]} <= ${a[1]} ? 1.0 : 0.0)`);
-      case 'gt':
-        return bind(`(${a[0]} > ${a[1]} ? 1.0 : 0.0)`);
-      case 'ge':
-        return bind(`(${a[0]} >= ${a[1]} ? 1.0 : 0.0)`);
-      case 'eq':
-        return bind(`(${a[0]} == ${a[1]} ? 1.0 : 0.0)`);
-      case 'ne':
-        return bind(`(${a[0]} != ${a[1]} ? 1.0 : 0.0)`);
-      case 'where':
-        return bind(`(${a[0]} != 0.0 ? ${a[1]} : ${a[2]})`);
-      case 'exp':
-        return bind(`Math.exp(${a[0]})`);
-      case 'sin':
-        return bind(`Math.sin(${a[0]})`);
-      case 'cos':
-        return bind(`Math.cos(${a[0]})`);
-      case 'sqrt':
-        return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.sqrt(${a[0]}))`);
-      case 'log':
-        return bind(`(${a[0]} < 0.0 ? ${this.special(NaN)} : Math.log(${a[0]}))`);
-      case 'tanh':
-        return this.tanh(scope, a[0]);
-      case 'sigmoid': {
-        // exp of -|x| never overflows.
-        const ex = bind(`Math.exp(-Math.abs(${a[0]}))`);
-        const s = bind(`1.0 / (1.0 + ${ex})`);
-        return bind(`(${a[0]} >= 0.0 ? ${s} : ${ex} * ${s})`);
-      }
-      case 'log1p': {
-        // Mesa folds the usual rounding corrections ((1 + x) - 1 becomes x), so near 0 use
-        // log1p(x) = 2 atanh(s), s = x / (2 + x), as an odd series through s^11.
-        const x = a[0];
-        const sv = bind(`${x} / (2.0 + ${x})`);
-        const s2 = bind(`${sv} * ${sv}`);
-        const series = bind(
-          `2.0 * ${sv} * (1.0 + ${s2} * (1.0 / 3.0 + ${s2} * (1.0 / 5.0 + ${s2} * (1.0 / 7.0 + ${s2} * (1.0 / 9.0 + ${s2} * (1.0 / 11.0))))))`,
-        );
-        return bind(`(Math.abs(${x}) < 0.25 ? ${series} : Math.log(1.0 + ${x}))`);
-      }
-      case 'expm1': {
-        // Likewise: the Taylor series through x^10 / 10! near 0, exp(x) - 1 beyond.
-        const x = a[0];
-        let poly = '(1.0 / 3628800.0)';
-        for (let k = 9; k >= 1; k--) poly = `(${literal(1 / factorial(k))} + ${x} * ${poly})`;
-        const series = bind(`${x} * ${poly}`);
-        return bind(`(Math.abs(${x}) < 0.5 ? ${series} : Math.exp(${x}) - 1.0)`);
-      }
-      case 'pow':
-        return this.pow(scope, a[0], a[1]);
-      case 'cast': {
-        const from = e.args[0].dtype;
-        if (e.dtype === from || e.dtype === 'f32' || (e.dtype === 'i32' && from === 'bool')) return a[0];
-        if (e.dtype === 'i32') return bind(`(${a[0]} < 0.0 ? Math.ceil(${a[0]}) : Math.floor(${a[0]}))`);
-        return bind(`(${a[0]} != 0.0 ? 1.0 : 0.0)`);
-      }
-      case 'random':
-        throw new Error('gpujs codegen: random runs on the host');
-    }
+  private apply(op: ExprOp, args: readonly string[], to: DType, from: DType): string {
+    const write = GPUJS_OPS[op];
+    if (!write) throw new Error(`gpujs codegen: kernel ${this.k.name}: '${op}' must be decomposed or run on the host`);
+    return write(args, { to, from, num: (v) => this.num(v) });
   }
 
-  private tanh(scope: Scope, x: string): string {
-    const bind = (rhs: string) => this.bind(scope, rhs);
-    // |x| < 0.55: the Taylor series (the exp form cancels near 0; GL's log is too coarse near 1
-    // for Kahan's expm1); beyond, (1 - e) / (1 + e) with e = exp(-2|x|) <= 1: no overflow.
-    const ax = bind(`Math.abs(${x})`);
-    const x2 = bind(`${x} * ${x}`);
-    let h = String(TANH_SERIES[TANH_SERIES.length - 1]);
-    for (let i = TANH_SERIES.length - 2; i >= 0; i--) h = `${TANH_SERIES[i]} + ${x2} * (${h})`;
-    const poly = bind(`${x} * (${h})`);
-    const e = bind(`Math.exp(-2.0 * ${ax})`);
-    const big = bind(`(1.0 - ${e}) / (1.0 + ${e})`);
-    return bind(`(${ax} < 0.55 ? ${poly} : (${x} < 0.0 ? -${big} : ${big}))`);
-  }
-
-  /**
-   * Math.pow. GL's pow is exp2(y * log2(x)): NaN for a negative base, 0 for 0^-1, a few ulp off.
-   * Integer exponents up to 64 use square-and-multiply on |x| (exact where the products are),
-   * the sign comes from the exponent's parity, and a fractional exponent of a negative base is NaN.
-   */
-  private pow(scope: Scope, x: string, y: string): string {
-    const bind = (rhs: string) => this.bind(scope, rhs);
-    const ax = bind(`Math.abs(${x})`);
-    const ay = bind(`Math.abs(${y})`);
-    const isInt = bind(`(Math.floor(${y}) == ${y} ? 1.0 : 0.0)`);
-    let n = bind(`Math.min(${ay}, 64.0)`);
-    let b = ax;
-    let r = '1.0';
-    for (let bit = 0; bit < 7; bit++) {
-      const h = bind(`Math.floor(${n} * 0.5)`);
-      r = bind(`(${n} - 2.0 * ${h} == 1.0 ? ${r} * ${b} : ${r})`);
-      if (bit < 6) b = bind(`${b} * ${b}`);
-      n = h;
-    }
-    const byInt = bind(`(${y} < 0.0 ? 1.0 / ${r} : ${r})`);
-    const mag = bind(
-      `(${isInt} == 1.0 && ${ay} <= 64.0 ? ${byInt} : (${ax} == 0.0 ? (${y} < 0.0 ? ${this.special(Infinity)} : 0.0) : Math.pow(${ax}, ${y})))`,
-    );
-    const odd = bind(`(${isInt} == 1.0 && ${ay} - 2.0 * Math.floor(${ay} * 0.5) == 1.0 ? -1.0 : 1.0)`);
-    const neg = bind(`(${isInt} == 1.0 ? ${odd} * ${mag} : ${this.special(NaN)})`);
-    // y = 0.5 is sqrt, correctly rounded on GL (pow is not).
-    return bind(`(${y} == 0.0 ? 1.0 : (${x} < 0.0 ? ${neg} : (${y} == 0.5 ? Math.sqrt(${ax}) : ${mag})))`);
+  private op(e: OpExpr, scope: Scope): string {
+    const args = e.args.map((x) => this.value(x));
+    const text = this.apply(e.op, args, e.dtype, e.args[0].dtype);
+    // A cast that changes nothing is its operand.
+    return text === args[0] ? text : this.bind(scope, text);
   }
 }

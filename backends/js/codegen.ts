@@ -22,48 +22,23 @@ import {
   type Expr,
   type Kernel,
   type LoopVar,
-  type RowCache,
+  type ReduceExpr,
   exprArgs,
-  freeVars,
-  rowCaches,
+  reduceCombine,
+  reduceIdentity,
   sym,
   type Idx,
 } from '../../ir';
+import { KernelAnalysis, type Loop } from '../common/analysis';
+import { JS_OPS, jsIndex, jsLiteral } from './op-table';
 
-const { renderIdx, flatIndex, idxVar } = sym;
-
-interface Block {
-  readonly depth: number;
-  readonly stmts: string[];
-}
-
-const UNARY_F: Record<string, string> = {
-  exp: 'Math.exp',
-  log: 'Math.log',
-  sqrt: 'Math.sqrt',
-  sin: 'Math.sin',
-  cos: 'Math.cos',
-  tanh: 'Math.tanh',
-  log1p: 'Math.log1p',
-  expm1: 'Math.expm1',
-  sigmoid: 'sigmoid',
-  sign: 'Math.sign',
-};
-const COMPARE: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
-
-function literal(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return 'Infinity';
-  if (v === -Infinity) return '-Infinity';
-  if (Object.is(v, -0)) return '-0';
-  return v < 0 ? `(${v})` : String(v);
-}
+const { flatIndex, idxVar } = sym;
 
 type Names = (x: LoopVar) => string;
 
 /** A dot-like kernel's reduction `r` = sum of a * b, with a varying along output axis vM and b along vN. */
 interface TilePlan {
-  readonly r: Expr & { readonly kind: 'reduce' };
+  readonly r: ReduceExpr;
   readonly a: Expr;
   readonly b: Expr;
   readonly vM: LoopVar;
@@ -79,73 +54,26 @@ export function generateKernelSource(k: Kernel): string {
 }
 
 class KernelEmitter {
-  private readonly fvMemo = new Map<Expr, Set<LoopVar>>();
-  private readonly uses = new Map<Expr, number>();
-  private readonly blockMemo = new Map<Expr, Block>();
-  private readonly varBlock = new Map<LoopVar, Block>();
-  private readonly reduceInner = new Map<Expr, Block>();
-  private readonly owner = new Map<LoopVar, Expr>();
+  private readonly an: KernelAnalysis;
+  /** Statements of each loop body, in order. */
+  private readonly loopStmts = new Map<Loop, string[]>();
   private readonly temps = new Map<Expr, string>();
-  private readonly levels: Block[];
   private readonly outFlat: Idx;
   private readonly roots: readonly Expr[];
   private readonly preamble: string[] = [];
-  private readonly caches: readonly RowCache[];
   /** Row-cache reads: the cache array and the output axis indexing it. */
   private readonly cacheReads = new Map<Expr, { readonly cache: string; readonly x: LoopVar }>();
 
   constructor(private readonly k: Kernel) {
-    this.levels = [{ depth: 0, stmts: [] }, ...k.vars.map((_, i) => ({ depth: i + 1, stmts: [] }))];
-    k.vars.forEach((x, i) => this.varBlock.set(x, this.levels[i + 1]));
+    this.an = new KernelAnalysis(k);
     this.outFlat = flatIndex(k.vars.map(idxVar), k.shape);
-    this.roots = k.outputs.map((o) => o.expr);
-    for (const r of this.roots) this.count(r);
-    this.caches = rowCaches(k.vars, this.roots);
+    this.roots = this.an.roots;
   }
 
-  private count(e: Expr): void {
-    const n = (this.uses.get(e) ?? 0) + 1;
-    this.uses.set(e, n);
-    if (n > 1) return;
-    if (e.kind === 'reduce') for (const x of e.vars) this.owner.set(x, e);
-    exprArgs(e).forEach((c) => this.count(c));
-  }
-
-  private fv(e: Expr): Set<LoopVar> {
-    return freeVars(e, this.fvMemo);
-  }
-
-  private blockOfVar(x: LoopVar): Block {
-    let b = this.varBlock.get(x);
-    if (!b) {
-      const r = this.owner.get(x);
-      if (!r) throw new Error(`codegen: loop variable ${x.id} has no loop`);
-      this.blockOf(r);
-      b = this.varBlock.get(x)!;
-    }
-    return b;
-  }
-
-  private blockOf(e: Expr): Block {
-    let b = this.blockMemo.get(e);
-    if (b) return b;
-    b = this.levels[0];
-    for (const x of this.fv(e)) {
-      const xb = this.blockOfVar(x);
-      if (xb.depth > b.depth) b = xb;
-    }
-    this.blockMemo.set(e, b);
-    if (e.kind === 'reduce') {
-      const inner: Block = { depth: b.depth + 1, stmts: [] };
-      this.reduceInner.set(e, inner);
-      for (const x of e.vars) this.varBlock.set(x, inner);
-    }
-    return b;
-  }
-
-  /** The block in which `child` is used by `parent`. */
-  private useBlock(parent: Expr): Block {
-    return parent.kind === 'reduce' ? this.reduceInner.get(parent)! : this.blockOf(parent);
+  private stmts(loop: Loop): string[] {
+    let list = this.loopStmts.get(loop);
+    if (!list) this.loopStmts.set(loop, (list = []));
+    return list;
   }
 
   source(): string {
@@ -155,7 +83,7 @@ class KernelEmitter {
       ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
       ...k.args.map((_, i) => `const a${i} = args[${i}];`),
     ];
-    const tiled = this.caches.length ? undefined : this.tiledPlan();
+    const tiled = this.an.rowCaches.length ? undefined : this.tiledPlan();
     const body = tiled ? this.emitTiled(tiled) : this.emitGeneric();
     return [
       '"use strict";',
@@ -171,36 +99,18 @@ class KernelEmitter {
 
   private emitGeneric(): string[] {
     const k = this.k;
-    const innermost = this.levels[this.levels.length - 1];
-    const visited = new Set<Expr>();
-    const userBlocks = new Map<Expr, Block[]>();
-    const noteUses = (e: Expr) => {
-      if (visited.has(e)) return;
-      visited.add(e);
-      for (const c of exprArgs(e)) {
-        const list = userBlocks.get(c) ?? [];
-        list.push(this.useBlock(e));
-        userBlocks.set(c, list);
-        noteUses(c);
-      }
-    };
-    for (const r of this.roots) {
-      const list = userBlocks.get(r) ?? [];
-      list.push(innermost);
-      userBlocks.set(r, list);
-      noteUses(r);
-    }
+    const innermost = k.vars.length ? this.an.outputLoops[k.vars.length - 1] : this.an.top;
     const isTemp = (e: Expr) => {
       if (e.kind === 'lit' || e.kind === 'arg') return false;
       if (e.kind === 'reduce') return true;
-      if ((this.uses.get(e) ?? 0) > 1 && e.kind !== 'index') return true;
-      const mine = this.blockOf(e);
-      return (userBlocks.get(e) ?? []).some((b) => b !== mine);
+      if (this.an.uses(e) > 1 && e.kind !== 'index') return true;
+      const mine = this.an.loopOf(e);
+      return this.an.readLoops(e).some((l) => l !== mine);
     };
     const done = new Set<Expr>();
     // Row caches: the reduction loop stores the value, the output loop reads it (and never computes it).
     const storeTo = new Map<Expr, string>();
-    this.caches.forEach((c, i) => {
+    this.an.rowCaches.forEach((c, i) => {
       this.preamble.push(`const rc${i} = new Float64Array(${c.outVar.size});`);
       storeTo.set(c.stored, `rc${i}[i${c.reduce.vars[0].id}]`);
       this.cacheReads.set(c.read, { cache: `rc${i}`, x: c.outVar });
@@ -216,19 +126,19 @@ class KernelEmitter {
       const cacheSlot = storeTo.get(e);
       if (!isTemp(e) && !cacheSlot) return;
       const name = `t${e.id}`;
-      const block = this.blockOf(e);
+      const block = this.an.loopOf(e);
       if (block === innermost) {
         if (e.kind === 'reduce') innerLoops = true;
         else innerTemps.push(e);
       }
-      if (e.kind === 'reduce') block.stmts.push(...this.reduceLoop(e, name));
-      else block.stmts.push(`const ${name} = ${this.inline(e, defaultName)};`);
-      if (cacheSlot) block.stmts.push(`${cacheSlot} = ${name};`);
+      if (e.kind === 'reduce') this.stmts(block).push(...this.reduceLoop(e, name));
+      else this.stmts(block).push(`const ${name} = ${this.inline(e, defaultName)};`);
+      if (cacheSlot) this.stmts(block).push(`${cacheSlot} = ${name};`);
       this.temps.set(e, name);
     };
     this.roots.forEach(visit);
 
-    const lines: string[] = [...this.levels[0].stmts];
+    const lines: string[] = [...this.stmts(this.an.top)];
     const stores = k.outputs.map((o, i) => `out${i}[o] = ${this.ref(o.expr, defaultName)};`);
     if (k.vars.length === 0) return [...lines, 'const o = 0;', ...stores];
     lines.push('let o = 0;');
@@ -239,7 +149,7 @@ class KernelEmitter {
       if (unroll && x === last) return;
       lines.push(`${indent}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
       indent += '  ';
-      lines.push(...this.levels[i + 1].stmts.map((s) => indent + s));
+      lines.push(...this.stmts(this.an.outputLoops[i]).map((s) => indent + s));
     });
     if (unroll) lines.push(...this.unrolledLoop(last, innerTemps).map((s) => indent + s));
     else lines.push(...stores.map((s) => indent + s), `${indent}o++;`);
@@ -282,23 +192,17 @@ class KernelEmitter {
     return lines;
   }
 
-  private reduceLoop(e: Expr & { kind: 'reduce' }, name: string): string[] {
-    const inner = this.reduceInner.get(e)!;
-    const init = e.op === 'sum' ? '0' : e.dtype === 'i32' ? '-2147483648' : '-Infinity';
-    const body = this.ref(e.body, defaultName);
-    const update =
-      e.op === 'max'
-        ? `${name} = Math.max(${name}, ${body});`
-        : e.dtype === 'i32'
-          ? `${name} = (${name} + ${body}) | 0;`
-          : `${name} += ${body};`;
+  private reduceLoop(e: ReduceExpr, name: string): string[] {
+    const inner = this.stmts(this.an.bodyLoop(e));
+    const init = jsLiteral(reduceIdentity(e.op, e.dtype));
+    const update = `${name} = ${JS_OPS[reduceCombine(e.op)]([name, this.ref(e.body, defaultName)], e.dtype, e.dtype)};`;
     const lines = [`let ${name} = ${init};`];
     let indent = '';
     for (const x of e.vars) {
       lines.push(`${indent}for (let i${x.id} = 0; i${x.id} < ${x.size}; i${x.id}++) {`);
       indent += '  ';
     }
-    lines.push(...inner.stmts.map((s) => indent + s), indent + update);
+    lines.push(...inner.map((s) => indent + s), indent + update);
     for (let i = e.vars.length - 1; i >= 0; i--) lines.push(`${'  '.repeat(i)}}`);
     return lines;
   }
@@ -325,62 +229,17 @@ class KernelEmitter {
     const r = (x: Expr) => this.ref(x, names, subst, flat);
     switch (e.kind) {
       case 'lit':
-        return literal(e.value);
+        return jsLiteral(e.value);
       case 'arg':
         return `a${e.slot}`;
       case 'index':
-        return renderIdx(e.at, names);
+        return jsIndex(e.at, names);
       case 'load':
-        return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : renderIdx(e.at, names)}]`;
+        return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : jsIndex(e.at, names)}]`;
       case 'reduce':
         throw new Error('codegen: a reduction must be a temporary');
-      case 'op': {
-        const a = e.args.map(r);
-        const int = e.dtype === 'i32';
-        switch (e.op) {
-          case 'neg':
-            return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
-          case 'abs':
-            return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
-          case 'not':
-            return `(1 - ${a[0]})`;
-          case 'add':
-            return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
-          case 'sub':
-            return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
-          case 'mul':
-            return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
-          case 'div':
-            return `(${a[0]} / ${a[1]})`;
-          case 'pow':
-            return `Math.pow(${a[0]}, ${a[1]})`;
-          case 'maximum':
-            return `Math.max(${a[0]}, ${a[1]})`;
-          case 'minimum':
-            return `Math.min(${a[0]}, ${a[1]})`;
-          case 'and':
-            return `(${a[0]} & ${a[1]})`;
-          case 'or':
-            return `(${a[0]} | ${a[1]})`;
-          case 'where':
-            return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-          case 'random':
-            return `rnd(${a[0]}, ${a[1]})`;
-          case 'cast': {
-            const from = e.args[0].dtype;
-            if (e.dtype === from || e.dtype === 'f32') return a[0];
-            if (e.dtype === 'i32') return from === 'bool' ? a[0] : `(${a[0]} | 0)`;
-            return `(${a[0]} !== 0 ? 1 : 0)`;
-          }
-          default: {
-            const cmp = COMPARE[e.op];
-            if (cmp) return `(${a[0]} ${cmp} ${a[1]} ? 1 : 0)`;
-            const fn = UNARY_F[e.op];
-            if (fn) return `${fn}(${a[0]})`;
-            throw new Error(`codegen: no JS for op ${e.op}`);
-          }
-        }
-      }
+      case 'op':
+        return JS_OPS[e.op](e.args.map(r), e.dtype, e.args[0].dtype);
     }
   }
 
@@ -410,8 +269,8 @@ class KernelEmitter {
     const body = r.body;
     if (body.kind !== 'op' || body.op !== 'mul') return undefined;
     const [x, y] = body.args;
-    const fx = this.fv(x);
-    const fy = this.fv(y);
+    const fx = this.an.freeVars(x);
+    const fy = this.an.freeVars(y);
     const only = (f: Set<LoopVar>, g: Set<LoopVar>) => k.vars.filter((v) => f.has(v) && !g.has(v) && v.size >= 4);
     const ox = only(fx, fy);
     const oy = only(fy, fx);
@@ -424,8 +283,7 @@ class KernelEmitter {
     // Small products are not worth packing.
     if (vM.size * vN.size < 64) return undefined;
     // Nothing else inside the tile may hold a reduction.
-    const hasReduce = (e: Expr): boolean => e.kind === 'reduce' || exprArgs(e).some(hasReduce);
-    if (hasReduce(a) || hasReduce(b)) return undefined;
+    if (this.an.hasReduction(a) || this.an.hasReduction(b)) return undefined;
     return { r, a, b, vM, vN };
   }
 
@@ -451,7 +309,7 @@ class KernelEmitter {
     const collect = (e: Expr) => {
       if (seen.has(e) || e === t.r) return;
       seen.add(e);
-      const fv = this.fv(e);
+      const fv = this.an.freeVars(e);
       if (e.kind === 'op' && fv.size > 0 && [...fv].every((x) => outerSet.has(x))) {
         hoist.set(e, `h${e.id}`);
         return;
@@ -477,7 +335,7 @@ class KernelEmitter {
       const subst = new Map(hoist);
       subst.set(t.r, acc);
       const nm = names(m, nn);
-      return `out0[${renderIdx(this.outFlat, nm)}] = ${this.ref(k.outputs[0].expr, nm, subst)};`;
+      return `out0[${jsIndex(this.outFlat, nm)}] = ${this.ref(k.outputs[0].expr, nm, subst)};`;
     };
     const body: string[] = [];
     for (const [e, name] of hoist) body.push(`const ${name} = ${this.inline(e, defaultName, hoist)};`);
@@ -490,7 +348,7 @@ class KernelEmitter {
       '}',
     ];
     // B is packed once per call when it does not vary with the outer (batch) axes.
-    const bOuter = [...this.fv(t.b)].some((x) => outerSet.has(x));
+    const bOuter = [...this.an.freeVars(t.b)].some((x) => outerSet.has(x));
     if (bOuter) body.push(...packB);
     body.push(`for (let iM = 0; iM < ${M}; iM += 4) {`);
     for (let q = 0; q < 4; q++) {

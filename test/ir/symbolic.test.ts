@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { type Idx, type LoopVar, sym } from '../../ir';
+import { jsIndex } from '../../backends/js/op-table';
 
-const { add, mul, div, mod, num, idxVar, loopVar, flatIndex, unflatten, range, renderIdx, substitute } = sym;
+const { add, mul, div, mod, num, idxVar, loopVar, flatIndex, unflatten, range, substitute } = sym;
+const renderIdx = jsIndex;
 
 /** The operations the test composes, evaluated independently of ir/symbolic.ts. */
 type Ref =
