@@ -2,7 +2,10 @@
  * An independent float64 reference evaluator of lazygrad IR graphs, for the
  * fusion property tests. It walks a graph's nodes in order and computes each
  * primitive with plain loops, from the op table's documented semantics
- * (ir/ops.ts); it shares nothing with lowering or code generation. `vjp`
+ * (ir/ops.ts); it shares nothing with lowering or code generation, and on
+ * purpose not the kernel interpreter ir/kernel-eval.ts either (that one
+ * defines what kernel expressions mean for the backends and the op-table
+ * tests; this one checks lowering and code generation from outside). `vjp`
  * nodes are evaluated by its own reverse mode (float64 VJP rules written
  * here, with the SPEC's conventions: ties split evenly, no gradient through
  * casts to int/bool, comparisons or `detach`).
