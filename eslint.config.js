@@ -27,7 +27,12 @@ export default tseslint.config(
   {
     plugins: { 'import-x': importX },
     settings: {
+      // Our imports are extension-less ('./ops', '../ir' for ir/index.ts): the node
+      // resolver must try .ts, and import-x must parse .ts files (with the TS parser)
+      // instead of ignoring them, or no-cycle sees no module graph at all.
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.cjs'], mainFields: [] })],
+      'import-x/extensions': ['.ts', '.js', '.cjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
     },
     languageOptions: {
       globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', performance: 'readonly' },

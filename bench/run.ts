@@ -383,7 +383,6 @@ const leaves = (p: W.Params) => p.flatMap((l) => [l.w, l.b]);
 
 /** Runs child.ts in a fresh node process (same tsx loader as this one) and parses its JSON line. */
 function child(args: string[], extraFlags: string[] = []): any {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const file = fileURLToPath(new URL('./child.ts', import.meta.url));
   const out = execFileSync(process.execPath, [...process.execArgv, ...extraFlags, file, ...args], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!);

@@ -4,6 +4,7 @@ export * from './shape';
 export * from './graph';
 export * from './ops';
 export * from './builder';
+export * from './copy-nodes';
 export * from './printer';
 export * from './parser';
 export * from './verify';

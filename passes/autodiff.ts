@@ -5,7 +5,7 @@
  * that the VJP rules emit in a reverse walk over the body. Cotangents of a
  * value used more than once are summed.
  */
-import { type Graph, type Node, type Value, emit, makeNode, isOp } from '../ir';
+import { type Graph, type Node, type Value, copyNodes, emit, isOp } from '../ir';
 import { rewrite } from './rewrite';
 import { VJP_RULES, zerosLike } from './vjp-rules';
 
@@ -27,15 +27,7 @@ export function expandVjp(node: Node, inputs: readonly Value[]): Value[] {
   const wrt = node.attrs.wrt as number[];
 
   // Forward: re-emit the body over the primal inputs.
-  const env = new Map<Value, Value>();
-  body.params.forEach((p, i) => env.set(p.out, primals[i]));
-  const get = (v: Value) => env.get(v) ?? v;
-  for (const n of body.nodes) {
-    const ins = n.inputs.map(get);
-    const same = ins.every((v, i) => v === n.inputs[i]);
-    const m = same ? n : makeNode(n.op, ins, n.attrs, n.body, n.data);
-    n.outs.forEach((v, i) => env.set(v, m.outs[i]));
-  }
+  const get = copyNodes(body.nodes, new Map(body.params.map((p, i) => [p.out, primals[i]])));
 
   // Which body values depend on a differentiated parameter.
   const active = new Set<Value>(wrt.map((w) => body.params[w].out));

@@ -12,27 +12,34 @@
  *     or dot, elementwise epilogues). A node needed by two kernels is
  *     materialised once, unless it is as cheap as a load (constants, iota).
  *  5. Lowering then checks what rules 1-4 proposed and materialises more,
- *     until nothing is left to fix:
- *     - on a loop backend, a reduction that would sit inside a loop it does
- *       not depend on, even after hoisting (it would be recomputed per
- *       iteration: a matmul feeding a matmul, a column sum broadcast over
- *       rows); a row reduction broadcast along its own row is fine;
- *     - a reduction of 16 or more terms that would run more often than it has
- *       elements (read through a many-to-one view, as a max-pool gradient
- *       reads each pooled value at every position of its window);
- *     - a reduction, or a transcendental (exp, tanh, ...), evaluated at several
- *       indices in one kernel (it would run once per use), or a transcendental
- *       or random value inside loops it does not depend on; on a backend with
- *       row caches (ir/row-cache.ts) a transcendental computed in a row
- *       reduction and again by the row's output loop counts once, so a
- *       row softmax is one kernel that evaluates exp once per element;
- *     - a matmul of 256 or more elements read inside another reduction (it
- *       would lose the code generator's tiled loop);
- *     - on a backend without multi-reduction kernels (one thread per element),
- *       any second reduction, or one whose result is broadcast, in a kernel;
- *     - a kernel reading more buffers than the backend allows: the inlined
- *       producer that reads the most buffers is materialised;
- *     - on a backend that evaluates `random` on the host, it is its own kernel.
+ *     until nothing is left to fix (one function each, below):
+ *     - reductionsInForeignLoops: on a loop backend, a reduction that would
+ *       sit inside a loop it does not depend on, even after hoisting (it would
+ *       be recomputed per iteration: a matmul feeding a matmul, a column sum
+ *       broadcast over rows); a row reduction broadcast along its own row is
+ *       fine;
+ *     - overReadReductions: a reduction of 16 or more terms that would run
+ *       more often than it has elements (read through a many-to-one view, as a
+ *       max-pool gradient reads each pooled value at every position of its
+ *       window);
+ *     - costlyValuesInForeignLoops: a transcendental (exp, tanh, ...) or random
+ *       value inside loops it does not depend on;
+ *     - reductionsAtSeveralIndices: a reduction evaluated at several indices
+ *       in one kernel (it would run once per use);
+ *     - transcendentalsAtSeveralIndices: likewise a transcendental; on a
+ *       backend with row caches (ir/row-cache.ts) one computed in a row
+ *       reduction and again by the row's output loop counts once, so a row
+ *       softmax is one kernel that evaluates exp once per element;
+ *     - innerDots: a matmul of at least the backend's `minStoredInnerDot`
+ *       elements read inside another reduction (it would lose the code
+ *       generator's tiled loop); no size set, no such rule;
+ *     - reductionsPerThread: on a backend without multi-reduction kernels (one
+ *       thread per element), any second reduction, or one whose result is
+ *       broadcast, in a kernel;
+ *     - tooManyInputs: a kernel reading more buffers than the backend allows:
+ *       the inlined producer that reads the most buffers is materialised;
+ *     - randomOnHost: on a backend that evaluates `random` on the host, it is
+ *       its own kernel (applied before rule 4).
  *  6. A chain of inlined nodes deeper than MAX_INLINE_DEPTH is cut: deep
  *     expressions compile slowly (and gpu.js rejects them).
  *  On loop backends a reduction broadcast back over its row (softmax's max
@@ -87,7 +94,7 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
     return { graph: g, roots: [...g.params.filter((p) => outputs.has(p)), ...g.nodes.filter((n) => roots.has(n))] };
   }
   for (const n of outputs) roots.add(n);
-  if (opts.limits.randomOnHost) for (const n of g.nodes) if (n.op === 'random') roots.add(n);
+  for (const n of randomOnHost(g, opts.limits)) roots.add(n);
   proposeRoots(g, roots);
   // Rule 5: lower each kernel and materialise what it cannot hold well.
   for (let round = 0; round < 1000; round++) {
@@ -102,6 +109,12 @@ export function fuse(g: Graph, opts: FusionOptions): FusionResult {
   }
   // An output that is a parameter is copied (params are not among the nodes).
   return { graph: g, roots: [...g.params.filter((p) => outputs.has(p)), ...g.nodes.filter((n) => roots.has(n))] };
+}
+
+/** Random nodes that the backend evaluates on the host: each is its own kernel. */
+function randomOnHost(g: Graph, limits: BackendLimits): Node[] {
+  // A host-evaluated `random` (gpujs) is uploaded as a buffer, so it cannot be fused into a kernel.
+  return limits.randomOnHost ? g.nodes.filter((n) => n.op === 'random') : [];
 }
 
 /** Rule 4: in reverse order, find the kernels each node's value flows into. */
@@ -139,8 +152,27 @@ function proposeRoots(g: Graph, roots: Set<Node>): void {
   }
 }
 
-/** Rule 5: nodes to materialise so that `root`'s kernel is well formed. */
-function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits): Node[] {
+/** One kernel as rule 5 sees it: the root's lowered expression, walked once. */
+interface KernelReview {
+  readonly root: Node;
+  readonly lowering: KernelLowering;
+  /** Loop variables of the output axes. */
+  readonly vars: readonly LoopVar[];
+  readonly expr: Expr;
+  /** Every subexpression with the reductions it sits in, once per distinct chain of them. */
+  readonly visits: readonly { readonly e: Expr; readonly enclosing: readonly Expr[] }[];
+  /** The distinct reductions, in walk order. */
+  readonly reduces: readonly Expr[];
+  freeVars(e: Expr): Set<LoopVar>;
+  /** How often `e` runs: the product of the loops it sits in once hoisted as far out as its variables allow. */
+  runs(e: Expr, enclosing: readonly Expr[]): number;
+  /** Whether `e` sits in a loop (of more than one iteration) that it does not depend on. */
+  recomputed(e: Expr, enclosing: readonly Expr[]): boolean;
+  /** The node an expression computes inside this kernel (not the root itself), if any. */
+  inlined(e: Expr): Node | undefined;
+}
+
+function reviewKernel(root: Node, roots: ReadonlySet<Node>): KernelReview {
   const ids = new Map<Node, number>();
   const lowering = new KernelLowering(
     {
@@ -155,12 +187,8 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
   );
   const vars = lowering.outputVars(root.types[0].shape);
   const expr = lowering.at(root.out, vars.map(idxVar));
-  const out = new Set<Node>();
   const memo = new Map<Expr, Set<LoopVar>>();
-  const reduces: Expr[] = [];
-  const seen = new Set<string>();
   const outIndex = new Map(vars.map((x, i) => [x, i]));
-  /** Loops a reduction sits in once hoisted as far out as its variables allow. */
   const enclosingLoops = (r: Expr, chain: readonly Expr[]): LoopVar[] => {
     const fv = freeVars(r, memo);
     for (let k = chain.length - 1; k >= 0; k--) {
@@ -172,72 +200,158 @@ function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits)
     for (const x of fv) deepest = Math.max(deepest, outIndex.get(x) ?? -1);
     return vars.slice(0, deepest + 1);
   };
-  const runs = (e: Expr, enclosing: readonly Expr[]) => enclosingLoops(e, enclosing).reduce((p, x) => p * x.size, 1);
-  const recomputed = (e: Expr, enclosing: readonly Expr[]) => {
-    const fv = freeVars(e, memo);
-    return enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x));
-  };
+  const visits: { e: Expr; enclosing: readonly Expr[] }[] = [];
+  const reduces: Expr[] = [];
+  const seen = new Set<string>();
   const walk = (e: Expr, enclosing: readonly Expr[]) => {
     const key = `${e.id}|${enclosing.map((r) => r.id).join(',')}`;
     if (seen.has(key)) return;
     seen.add(key);
-    const n = lowering.nodeOf.get(e);
-    if (e.kind === 'reduce') {
-      if (!reduces.includes(e)) reduces.push(e);
-      // Recomputed once per iteration of a loop it does not depend on: materialise it instead.
-      if (n && n !== root && limits.multiReduceKernels && recomputed(e, enclosing)) out.add(n);
-      // Read through a many-to-one view (the gradient of a 2x2 max-pool reads each pooled value at
-      // four positions), a reduction runs more often than it has elements: store it once instead.
-      if (n && n !== root && reduceLength(e) >= MIN_STORED_REDUCTION && runs(e, enclosing) > sizeOf(n.types[0].shape))
-        out.add(n);
-      // A sizeable matmul read inside another reduction would lose its tiled loop: store it.
-      if (n && n !== root && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= 256) out.add(n);
-    } else if (e.kind === 'op' && n && n !== root && EXPENSIVE.has(n.op) && recomputed(e, enclosing)) {
-      // Likewise a costly elementwise value (random bits, a transcendental) inside loops it does
-      // not depend on, e.g. exp(a) feeding a matmul would run once per output column.
-      out.add(n);
-    }
+    visits.push({ e, enclosing });
+    if (e.kind === 'reduce' && !reduces.includes(e)) reduces.push(e);
     const inner = e.kind === 'reduce' ? [...enclosing, e] : enclosing;
     exprArgs(e).forEach((c) => walk(c, inner));
   };
   walk(expr, []);
-  // A reduction evaluated at several different indices in one kernel (say, a matmul read by
-  // both the max and the sum of a softmax) would run once per use: materialise it.
-  const uses = new Map<Node, number>();
-  for (const r of reduces) {
-    const n = lowering.nodeOf.get(r);
-    if (n && n !== root) uses.set(n, (uses.get(n) ?? 0) + 1);
+  return {
+    root,
+    lowering,
+    vars,
+    expr,
+    visits,
+    reduces,
+    freeVars: (e) => freeVars(e, memo),
+    runs: (e, enclosing) => enclosingLoops(e, enclosing).reduce((p, x) => p * x.size, 1),
+    recomputed: (e, enclosing) => {
+      const fv = freeVars(e, memo);
+      return enclosingLoops(e, enclosing).some((x) => x.size > 1 && !fv.has(x));
+    },
+    inlined: (e) => {
+      const n = lowering.nodeOf.get(e);
+      return n && n !== root ? n : undefined;
+    },
+  };
+}
+
+/** Rule 5: nodes to materialise so that `root`'s kernel is well formed. */
+function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits): Node[] {
+  const k = reviewKernel(root, roots);
+  const out = new Set<Node>([
+    ...reductionsInForeignLoops(k, limits),
+    ...overReadReductions(k),
+    ...costlyValuesInForeignLoops(k),
+    ...reductionsAtSeveralIndices(k),
+    ...transcendentalsAtSeveralIndices(k, limits),
+    ...innerDots(k, limits),
+    ...reductionsPerThread(k, limits),
+  ]);
+  // Too many inputs is fixed last: materialising anything above may already change what the kernel reads.
+  if (out.size === 0) for (const n of tooManyInputs(k, limits)) out.add(n);
+  return [...out];
+}
+
+/** Reductions that a loop backend would recompute in every iteration of a loop they do not depend on. */
+function reductionsInForeignLoops(k: KernelReview, limits: BackendLimits): Node[] {
+  // Recomputed once per iteration (a matmul feeding a matmul, a column sum broadcast over rows): store it instead.
+  if (!limits.multiReduceKernels) return [];
+  const found: Node[] = [];
+  for (const { e, enclosing } of k.visits) {
+    const n = k.inlined(e);
+    if (e.kind === 'reduce' && n && k.recomputed(e, enclosing)) found.push(n);
   }
-  for (const [n, count] of uses) if (count > 1) out.add(n);
-  // Likewise a transcendental evaluated at several indices (softmax's exp(x - max), read by the
-  // row sum and by the output): computing it once into a buffer beats computing it twice, unless
-  // the code generator keeps the row's values for the output loop (a row cache) anyway.
-  const caches = limits.rowCache ? rowCaches(vars, [expr]) : [];
+  return found;
+}
+
+/** Reductions of MIN_STORED_REDUCTION or more terms that run more often than they have elements. */
+function overReadReductions(k: KernelReview): Node[] {
+  // Read through a many-to-one view (the gradient of a 2x2 max-pool reads each pooled value at
+  // four positions), a reduction runs more often than it has elements: store it once instead.
+  const found: Node[] = [];
+  for (const { e, enclosing } of k.visits) {
+    const n = k.inlined(e);
+    if (
+      e.kind === 'reduce' &&
+      n &&
+      reduceLength(e) >= MIN_STORED_REDUCTION &&
+      k.runs(e, enclosing) > sizeOf(n.types[0].shape)
+    )
+      found.push(n);
+  }
+  return found;
+}
+
+/** Random bits and transcendentals inside loops they do not depend on. */
+function costlyValuesInForeignLoops(k: KernelReview): Node[] {
+  // exp(a) feeding a matmul would run once per output column: compute it once into a buffer.
+  const found: Node[] = [];
+  for (const { e, enclosing } of k.visits) {
+    const n = k.inlined(e);
+    if (e.kind === 'op' && n && EXPENSIVE.has(n.op) && k.recomputed(e, enclosing)) found.push(n);
+  }
+  return found;
+}
+
+/** Reductions evaluated at several different indices in one kernel. */
+function reductionsAtSeveralIndices(k: KernelReview): Node[] {
+  // A matmul read by both the max and the sum of a softmax would run once per use: store it.
+  const uses = new Map<Node, number>();
+  for (const r of k.reduces) {
+    const n = k.inlined(r);
+    if (n) uses.set(n, (uses.get(n) ?? 0) + 1);
+  }
+  return [...uses].filter(([, count]) => count > 1).map(([n]) => n);
+}
+
+/** Transcendentals evaluated at several indices, unless a row cache keeps their values. */
+function transcendentalsAtSeveralIndices(k: KernelReview, limits: BackendLimits): Node[] {
+  // softmax's exp(x - max), read by the row sum and by the output: computing it once into a buffer
+  // beats computing it twice, unless the code generator keeps the row's values for the output loop.
+  const caches = limits.rowCache ? rowCaches(k.vars, [k.expr]) : [];
   const evaluations = caches.length
     ? evaluationsWithout(
-        expr,
+        k.expr,
         caches.map((c) => c.read),
-        lowering,
+        k.lowering,
       )
-    : lowering.evaluations;
-  for (const [n, count] of evaluations) if (count > 1 && n !== root && TRANSCENDENTAL_OPS.has(n.op)) out.add(n);
-  if (!limits.multiReduceKernels) {
-    const broadcast = (r: Expr) => {
-      const fv = freeVars(r, memo);
-      return vars.some((x) => x.size > 1 && !fv.has(x));
-    };
-    if (reduces.length > 1 || (reduces.length === 1 && broadcast(reduces[0]))) {
-      for (const r of reduces) {
-        const n = lowering.nodeOf.get(r);
-        if (n && n !== root) out.add(n);
-      }
-    }
+    : k.lowering.evaluations;
+  const found: Node[] = [];
+  for (const [n, count] of evaluations) if (count > 1 && n !== k.root && TRANSCENDENTAL_OPS.has(n.op)) found.push(n);
+  return found;
+}
+
+/** Dots of at least the backend's `minStoredInnerDot` elements read inside another reduction. */
+function innerDots(k: KernelReview, limits: BackendLimits): Node[] {
+  // Fused into the outer reduction, a sizeable matmul would lose its tiled loop (or, one thread per
+  // element, rerun whole): store it. Backends that set no size fuse such dots like any reduction.
+  const minSize = limits.minStoredInnerDot;
+  if (minSize === undefined) return [];
+  const found: Node[] = [];
+  for (const { e, enclosing } of k.visits) {
+    const n = k.inlined(e);
+    if (e.kind === 'reduce' && n && n.op === 'dot' && enclosing.length > 0 && sizeOf(n.types[0].shape) >= minSize)
+      found.push(n);
   }
-  if (out.size === 0 && lowering.inputs.length > limits.maxKernelInputs) {
-    const best = widestProducer(root, lowering);
-    if (best) out.add(best);
-  }
-  return [...out];
+  return found;
+}
+
+/** On a backend without multi-reduction kernels: any second reduction, or one broadcast over the output. */
+function reductionsPerThread(k: KernelReview, limits: BackendLimits): Node[] {
+  // One thread per output element would recompute each such reduction for every element.
+  if (limits.multiReduceKernels) return [];
+  const broadcast = (r: Expr) => {
+    const fv = k.freeVars(r);
+    return k.vars.some((x) => x.size > 1 && !fv.has(x));
+  };
+  if (!(k.reduces.length > 1 || (k.reduces.length === 1 && broadcast(k.reduces[0])))) return [];
+  return k.reduces.map((r) => k.inlined(r)).filter((n): n is Node => n !== undefined);
+}
+
+/** A kernel reading more buffers than the backend allows: its widest inlined producer. */
+function tooManyInputs(k: KernelReview, limits: BackendLimits): Node[] {
+  // Backends bind a fixed number of inputs per kernel (gpu.js: 16 textures).
+  if (k.lowering.inputs.length <= limits.maxKernelInputs) return [];
+  const best = widestProducer(k.root, k.lowering);
+  return best ? [best] : [];
 }
 
 /** Distinct indices each node is computed at once the row-cached `reads` are loads (not computed). */

@@ -28,7 +28,7 @@ export interface LoweringContext {
 }
 
 export class KernelLowering {
-  readonly b = new ExprBuilder();
+  readonly builder = new ExprBuilder();
   readonly inputs: number[] = [];
   readonly args: number[] = [];
   readonly ops: string[] = [];
@@ -83,7 +83,7 @@ export class KernelLowering {
 
   private compute(v: Value, idx: readonly Idx[]): Expr {
     const node = v.node;
-    const b = this.b;
+    const b = this.builder;
     const dtype = v.dtype;
     if (node.op === 'const') return b.arg(this.argSlot(this.ctx.scalarOf(node)), dtype);
     const isLeaf = node.op === 'param' || node.op === 'buffer';

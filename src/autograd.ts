@@ -7,7 +7,7 @@
  */
 import { type Node, type Value, LazygradError, DTypeError, fmtShape, makeNode, param, constant, toPublic } from '../ir';
 import { expandVjp } from '../passes';
-import { broadcastValue } from './ops';
+import { broadcastValue } from './operands';
 import { flattenTree, unflattenTree, type TreeDef } from './pytree';
 import { settings } from './settings';
 import { Tensor } from './tensor';
@@ -67,14 +67,14 @@ function traceFn(
       }
       leaf._check(what);
       const k = primals.length;
-      primals.push(leaf._v);
-      const p = param(leaf._v.dtype, leaf._v.shape);
+      primals.push(leaf._value);
+      const p = param(leaf._value.dtype, leaf._value.shape);
       params.push(p);
       // vjp differentiates every float leaf it is given; its other leaves get null.
-      const differentiated = argnums.includes(ai) && (leaf._v.dtype === 'f32' || what !== 'vjp');
+      const differentiated = argnums.includes(ai) && (leaf._value.dtype === 'f32' || what !== 'vjp');
       positions.push(differentiated ? k : null);
       if (differentiated) {
-        if (leaf._v.dtype !== 'f32')
+        if (leaf._value.dtype !== 'f32')
           throw new DTypeError(
             `${what}: cannot differentiate with respect to argument ${ai}, a ${leaf.dtype}${fmtShape(leaf.shape)} tensor (only float32)`,
           );
@@ -100,7 +100,7 @@ function traceFn(
     const fa = flattenTree(result[1]);
     auxLeaves = fa.leaves.map((l) => {
       if (!(l instanceof Tensor)) throw new LazygradError(`${what}: aux must be a pytree of tensors`);
-      return l._v;
+      return l._value;
     });
     aux = { def: fa.def, count: auxLeaves.length };
     result = result[0];
@@ -108,7 +108,7 @@ function traceFn(
   const fo = flattenTree(result);
   const outLeaves = fo.leaves.map((l) => {
     if (!(l instanceof Tensor)) throw new LazygradError(`${what}: the function must return tensors, got ${typeof l}`);
-    return l._v;
+    return l._value;
   });
   if (needScalar) {
     if (outLeaves.length !== 1 || fo.def.kind !== 'leaf')
@@ -178,7 +178,7 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
 export function vjp(f: Fn, ...primals: unknown[]): [unknown, (ct: unknown) => unknown[]] {
   const argnums = primals
     .map((_, i) => i)
-    .filter((i) => flattenTree(primals[i]).leaves.some((l) => l instanceof Tensor && l._v.dtype === 'f32'));
+    .filter((i) => flattenTree(primals[i]).leaves.some((l) => l instanceof Tensor && l._value.dtype === 'f32'));
   const t = traceFn(f, primals, argnums, 'vjp', false, false);
   // Forward values now: a vjp node with zero cotangents would be wasteful, so re-emit the body instead.
   const zero = t.outLeaves.map((o) => broadcastValue(constant(0, o.dtype), o.shape));
@@ -203,9 +203,9 @@ export function vjp(f: Fn, ...primals: unknown[]): [unknown, (ct: unknown) => un
           `vjpFn: cotangent ${i} has shape ${fmtShape(tc.shape)}, the output has ${fmtShape(o.shape)}`,
         );
       const v =
-        tc._v.dtype === o.dtype
-          ? tc._v
-          : tc.cast(o.dtype === 'f32' ? 'float32' : o.dtype === 'i32' ? 'int32' : 'bool')._v;
+        tc._value.dtype === o.dtype
+          ? tc._value
+          : tc.cast(o.dtype === 'f32' ? 'float32' : o.dtype === 'i32' ? 'int32' : 'bool')._value;
       return broadcastValue(v, o.shape);
     });
     const trees = gradTrees(t, argnums, applyVjp(t, cts).grads);

@@ -5,13 +5,16 @@
  */
 import { type Node, LazygradError, graphFrom, makeNode, param, constant, fmtShape } from '../ir';
 import { expandVjp } from '../passes';
-import { broadcastValue, gradLeafTensor, toTensor } from './ops';
-import { Tensor, type TensorLike } from './tensor';
+import { gradLeafTensor } from './grad-leaves';
+import { broadcastValue, toTensor } from './operands';
+import { binary, cast } from './ops';
+import { Tensor, type TensorLike } from './tensor-class';
 import { substitute } from './trace';
 
 export function backward(loss: Tensor, cotangent?: TensorLike): void {
   loss._check('backward');
-  if (!loss._gv) throw new LazygradError(`backward: this tensor does not depend on any tensor with requiresGrad: true`);
+  if (!loss._autogradValue)
+    throw new LazygradError(`backward: this tensor does not depend on any tensor with requiresGrad: true`);
   if (loss._dtype !== 'f32') throw new LazygradError(`backward: the output must be float32, got ${loss.dtype}`);
   let ct;
   if (cotangent === undefined) {
@@ -26,9 +29,9 @@ export function backward(loss: Tensor, cotangent?: TensorLike): void {
       throw new LazygradError(
         `backward: cotangent shape ${fmtShape(c.shape)} differs from the output shape ${fmtShape(loss.shape)}`,
       );
-    ct = broadcastValue(c.cast('float32')._v, loss.shape);
+    ct = broadcastValue(cast(c, 'float32')._value, loss.shape);
   }
-  const reached = graphFrom('backward', [], [loss._gv], true).nodes;
+  const reached = graphFrom('backward', [], [loss._autogradValue], true).nodes;
   if (reached.some((n) => n.op === 'param')) {
     throw new LazygradError(
       'backward: this tensor depends on values being traced (inside jit or grad); use grad or valueAndGrad there instead',
@@ -37,7 +40,7 @@ export function backward(loss: Tensor, cotangent?: TensorLike): void {
   const leaves: Node[] = reached.filter((n) => gradLeafTensor(n)?.requiresGrad);
   if (!leaves.length) throw new LazygradError('backward: no tensor with requiresGrad: true is reachable');
   const params = leaves.map((n) => param(n.types[0].dtype, n.types[0].shape));
-  const [out] = substitute([loss._gv], new Map(leaves.map((n, i) => [n, params[i].out])));
+  const [out] = substitute([loss._autogradValue], new Map(leaves.map((n, i) => [n, params[i].out])));
   const body = graphFrom('backward', params, [out]);
   const inputs = [...leaves.map((n) => n.out), ct];
   const node = makeNode('vjp', inputs, { wrt: leaves.map((_, i) => i) }, body);
@@ -45,6 +48,6 @@ export function backward(loss: Tensor, cotangent?: TensorLike): void {
   leaves.forEach((n, i) => {
     const t = gradLeafTensor(n)!;
     const g = new Tensor(results[1 + i]);
-    t.grad = t.grad ? t.grad.add(g) : g;
+    t.grad = t.grad ? binary('add', t.grad, g) : g;
   });
 }

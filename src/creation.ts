@@ -210,7 +210,7 @@ export function rand(shape: readonly number[]): Tensor {
   }
   const key = fromValues([rng.seed, rng.counter], [2], 'i32');
   rng.counter = (rng.counter + size) | 0;
-  return new Tensor(emit('random', [key._v], { shape: s, offset: 0 }));
+  return new Tensor(emit('random', [key._value], { shape: s, offset: 0 }));
 }
 
 /** Standard normal samples by the Box-Muller transform of two uniforms. */

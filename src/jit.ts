@@ -97,7 +97,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       for (const l of ls) {
         if (l instanceof Tensor) {
           l._check('jit');
-          sig.push(`${l._dtype}[${l._v.shape}]`);
+          sig.push(`${l._dtype}[${l._value.shape}]`);
           leaves.push(l);
         } else if (typeof l === 'number') {
           sig.push(Number.isInteger(l) ? 'int' : 'float');
@@ -126,7 +126,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         leaves.map((l) => {
           if (l instanceof Tensor) {
             if (donate.has(i)) donatedParams.add(params.length);
-            const p = param(l._v.dtype, l._v.shape);
+            const p = param(l._value.dtype, l._value.shape);
             params.push(p);
             return new Tensor(p.out);
           }
@@ -146,7 +146,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
     const outs = fo.leaves.map((l) => {
       if (!(l instanceof Tensor))
         throw new LazygradError(`jit: the function must return tensors or pytrees of tensors, got a ${typeof l}`);
-      return l._v;
+      return l._value;
     });
     if (tr.rngKey) params.push(tr.rngKey);
     let graph: Graph;

@@ -2,7 +2,9 @@
  * Tensor operations: broadcasting, dtype promotion and weak typing of JS
  * numbers happen here, then each op becomes primitive IR nodes. Composites
  * (relu, mean, softmax, logsumexp, matmul, ...) are compositions of
- * primitives, written to be stable over the float32 range.
+ * primitives, written to be stable over the float32 range. They call one
+ * another, never Tensor's methods: those are thin wrappers of these
+ * functions that tensor.ts installs on top of this module.
  */
 import {
   type DType,
@@ -12,7 +14,6 @@ import {
   ShapeError,
   DTypeError,
   broadcastShapes,
-  constant,
   emit,
   fmtShape,
   normAxis,
@@ -20,20 +21,12 @@ import {
   sizeOf,
   isPermutation,
   show,
-  type Node,
 } from '../ir';
-import { Tensor, type TensorLike, type Axis, parseDType } from './tensor';
+import { Tensor, type TensorLike, type Axis, parseDType } from './tensor-class';
+import { broadcastValue, toTensor } from './operands';
 
-const gradLeaves = new WeakMap<Node, Tensor>();
-
-/** @internal Marks a tensor's buffer node as a requiresGrad leaf (what backward differentiates). */
-export function markGradLeaf(t: Tensor): void {
-  gradLeaves.set(t._v.node, t);
-}
-/** @internal The requiresGrad tensor whose leaf node this is. */
-export function gradLeafTensor(n: Node): Tensor | undefined {
-  return gradLeaves.get(n);
-}
+// src/creation.ts imports broadcastValue from here.
+export { broadcastValue } from './operands';
 
 /** Wraps IR errors so every failure names the user-facing op. */
 function guard<T>(op: string, f: () => T): T {
@@ -57,43 +50,17 @@ function guard<T>(op: string, f: () => T): T {
 export function apply(op: string, inputs: readonly Tensor[], f: (...vs: Value[]) => Value): Tensor {
   for (const t of inputs) t._check(op);
   return guard(op, () => {
-    const v = f(...inputs.map((t) => t._v));
-    const needGrad = inputs.some((t) => t._gv);
-    const gv = needGrad ? f(...inputs.map((t) => t._gv ?? t._v)) : undefined;
+    const v = f(...inputs.map((t) => t._value));
+    const needGrad = inputs.some((t) => t._autogradValue);
+    const gv = needGrad ? f(...inputs.map((t) => t._autogradValue ?? t._value)) : undefined;
     return new Tensor(v, gv);
   });
 }
 
 const fmt = (t: Tensor) => `${t.dtype}${fmtShape(t.shape)}`;
 
-/** The dtype a JS number or boolean takes next to a tensor of dtype `other` (weak typing). */
-function weakDType(x: number | boolean, other: DType): DType {
-  if (typeof x === 'boolean') return other === 'bool' ? 'bool' : other;
-  if (!Number.isInteger(x) || other === 'f32') return 'f32';
-  return other === 'bool' ? 'i32' : other;
-}
-
-export function scalarTensor(x: number | boolean, dtype: DType): Tensor {
-  return new Tensor(constant(typeof x === 'boolean' ? (x ? 1 : 0) : x, dtype));
-}
-
-export function toTensor(x: TensorLike, like: DType, op: string): Tensor {
-  if (x instanceof Tensor) return x;
-  if (typeof x === 'number' || typeof x === 'boolean') return scalarTensor(x, weakDType(x, like));
-  throw new LazygradError(`${op}: expected a Tensor, number or boolean operand, got ${typeof x}`);
-}
-
 function castValue(v: Value, d: DType): Value {
   return v.dtype === d ? v : emit('cast', [v], { dtype: d });
-}
-
-/** Broadcasts a value to `shape` with explicit reshape + expand. */
-export function broadcastValue(v: Value, shape: readonly number[]): Value {
-  let cur = v;
-  if (cur.shape.length < shape.length)
-    cur = emit('reshape', [cur], { shape: [...Array(shape.length - cur.shape.length).fill(1), ...cur.shape] });
-  if (cur.shape.some((d, i) => d !== shape[i])) cur = emit('expand', [cur], { shape: [...shape] });
-  return cur;
 }
 
 /** Broadcast for elementwise primitives: a 0-d operand broadcasts implicitly in the IR. */
@@ -162,12 +129,12 @@ export function cast(x: Tensor, dtype: PublicDType): Tensor {
 
 export function relu(x: Tensor): Tensor {
   // where(x > 0, x, 0): gradient 0 at 0, as PyTorch and JAX.
-  return where(x.gt(0), x, 0);
+  return where(binary('gt', x, 0), x, 0);
 }
 
 export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const tc0 = toTensor(c, 'bool', 'where');
-  const tc = tc0._dtype === 'bool' ? tc0 : tc0.ne(0);
+  const tc = tc0._dtype === 'bool' ? tc0 : binary('ne', tc0, 0);
   let ta: Tensor, tb: Tensor;
   if (a instanceof Tensor) {
     ta = a;
@@ -219,7 +186,7 @@ export function sum(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
 export function mean(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'mean');
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
-  return sum(cast(x, 'float32'), axes, keepdims).div(count);
+  return binary('div', sum(cast(x, 'float32'), axes, keepdims), count);
 }
 
 export function max(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
@@ -236,11 +203,11 @@ export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   if (axes.some((a) => x.shape[a] === 0))
     throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
   if (x._dtype === 'bool') return cast(min(cast(x, 'int32'), axes, keepdims), 'bool');
-  return max(x.neg(), axes, keepdims).neg();
+  return unary('neg', max(unary('neg', x), axes, keepdims));
 }
 
 export function argmax(x: Tensor, axis: number | undefined, keepdims: boolean): Tensor {
-  if (axis === undefined || axis === null) return argmax(x.reshape([-1]), 0, false);
+  if (axis === undefined || axis === null) return argmax(reshape(x, [-1]), 0, false);
   const ax = guard('argmax', () => normAxis(axis, x.ndim, 'argmax'));
   const n = x.shape[ax];
   if (n === 0) throw new ShapeError(`argmax: cannot reduce the empty axis ${ax} of shape ${fmtShape(x.shape)}`);
@@ -248,39 +215,39 @@ export function argmax(x: Tensor, axis: number | undefined, keepdims: boolean): 
   const m = max(xs, ax, true);
   const idx = new Tensor(emit('iota', [], { shape: x.shape, axis: ax }));
   // First index attaining the maximum: min over candidates, written as -max(-c).
-  const cand = where(xs.eq(m), idx, n);
-  return max(cand.neg(), ax, keepdims).neg();
+  const cand = where(binary('eq', xs, m), idx, n);
+  return unary('neg', max(unary('neg', cand), ax, keepdims));
 }
 
 /** The max over `axis` with keepdims, cut from the gradient (a shift that cancels in softmax and logsumexp). */
 function stableShift(x: Tensor, axes: number[]): Tensor {
   const m = stopGradient(max(x, axes, true));
   // An all -inf (or +inf) row would give inf - inf; shift by 0 there instead.
-  return where(m.abs().eq(Infinity), 0, m);
+  return where(binary('eq', unary('abs', m), Infinity), 0, m);
 }
 
 export function softmax(x: Tensor, axis: number): Tensor {
   const axes = normAxes(x, axis, 'softmax');
-  const e = x.sub(stableShift(x, axes)).exp();
-  return e.div(e.sum(axes, true));
+  const e = unary('exp', binary('sub', x, stableShift(x, axes)));
+  return binary('div', e, sum(e, axes, true));
 }
 
 export function logSoftmax(x: Tensor, axis: number): Tensor {
   const axes = normAxes(x, axis, 'logSoftmax');
-  const z = x.sub(stableShift(x, axes));
-  return z.sub(z.exp().sum(axes, true).log());
+  const z = binary('sub', x, stableShift(x, axes));
+  return binary('sub', z, unary('log', sum(unary('exp', z), axes, true)));
 }
 
 export function logsumexp(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'logsumexp');
   const m = stableShift(x, axes);
-  const r = x.sub(m).exp().sum(axes, true).log().add(m);
-  return keepdims ? r : r.squeeze(axes);
+  const r = binary('add', unary('log', sum(unary('exp', binary('sub', x, m)), axes, true)), m);
+  return keepdims ? r : squeeze(r, axes);
 }
 
 export function stopGradient(x: Tensor): Tensor {
   x._check('stopGradient');
-  return new Tensor(emit('detach', [x._v]));
+  return new Tensor(emit('detach', [x._value]));
 }
 
 // ---- movement ----
@@ -456,7 +423,7 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
     }
   const ax = guard('stack', () => normAxis(axis, nd + 1, 'stack'));
   return concat(
-    ts.map((t) => t.unsqueeze(ax)),
+    ts.map((t) => unsqueeze(t, ax)),
     ax,
   );
 }
@@ -467,7 +434,7 @@ export function oneHot(x: Tensor, depth: number): Tensor {
     throw new ShapeError(`oneHot: depth must be a positive integer, got ${show(depth)}`);
   const shape = [...x.shape, depth];
   const idx = new Tensor(emit('iota', [], { shape, axis: shape.length - 1 }));
-  return cast(x.unsqueeze(-1).eq(idx), 'float32');
+  return cast(binary('eq', unsqueeze(x, -1), idx), 'float32');
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -476,8 +443,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(
       `matmul: operands must have at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
     );
-  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
-  const b2 = b.ndim === 1 ? b.unsqueeze(-1) : b;
+  const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.ndim === 1 ? unsqueeze(b, -1) : b;
   const [m, k] = a2.shape.slice(-2);
   const [k2, n] = b2.shape.slice(-2);
   if (k !== k2)
@@ -495,7 +462,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const ya = broadcastValue(castValue(y, dt), [...batch, k, n]);
     return emit('dot', [xa, ya], { batch: [bidx, bidx], contract: [[nb + 1], [nb]] });
   });
-  if (a.ndim === 1) out = out.squeeze(-2);
-  if (b.ndim === 1) out = out.squeeze(-1);
+  if (a.ndim === 1) out = squeeze(out, -2);
+  if (b.ndim === 1) out = squeeze(out, -1);
   return out;
 }

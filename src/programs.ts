@@ -8,7 +8,7 @@ import * as nn from './nn';
 import * as optim from './optim';
 import type { Tensor } from './tensor';
 
-export interface Program {
+export interface BuiltinProgram {
   readonly description: string;
   readonly fn: (...args: never[]) => unknown;
   args(): unknown[];
@@ -28,7 +28,7 @@ function mlpStep() {
   };
 }
 
-export const PROGRAMS: Record<string, Program> = {
+export const PROGRAMS: Record<string, BuiltinProgram> = {
   w2: {
     description: 'tanh(x*1.5+0.5)*sigmoid(x) + x*x on 1,048,576 elements (BENCH W2)',
     fn: w2 as never,

@@ -9,13 +9,13 @@ import type { TypedArray } from '../backends/backend';
 import { compileGraph, runProgram } from './compile';
 import { currentBackend, settings } from './settings';
 import { Storage } from './storage';
-import type { Tensor } from './tensor';
+import type { Tensor } from './tensor-class';
 
 export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
   for (const t of ts) t._check(what);
-  const pending = ts.filter((t) => t._v.node.op !== 'buffer');
+  const pending = ts.filter((t) => t._value.node.op !== 'buffer');
   if (!pending.length) return;
-  const values = [...new Set(pending.map((t) => t._v))];
+  const values = [...new Set(pending.map((t) => t._value))];
   let g;
   try {
     g = graphFrom('anonymous', [], values);
@@ -32,7 +32,7 @@ export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
   const outs = runProgram(prog, g, [], (n) => (n.data as Storage).on(backend, what));
   const byValue = new Map<Value, Value>();
   values.forEach((v, i) => byValue.set(v, bufferLeaf(v.dtype, v.shape, new Storage(backend, outs[i]))));
-  for (const t of pending) t._v = byValue.get(t._v)!;
+  for (const t of pending) t._value = byValue.get(t._value)!;
 }
 
 /**

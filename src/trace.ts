@@ -4,7 +4,7 @@
  * body's parameters so that a body refers to outer values only through its
  * node's inputs.
  */
-import { type Node, type Value, makeNode, param, graphFrom, type Graph } from '../ir';
+import { type Node, type Value, copyNodes, param, graphFrom, type Graph } from '../ir';
 
 export interface Trace {
   readonly kind: 'jit' | 'grad';
@@ -36,20 +36,10 @@ export function currentJitTrace(): Trace | undefined {
 
 /** Rebuilds `outputs` with the nodes in `map` replaced by the given values. */
 export function substitute(outputs: readonly Value[], map: ReadonlyMap<Node, Value>): Value[] {
-  const done = new Map<Node, Node>();
-  const order = graphFrom('substitute', [], outputs, true).nodes;
-  const get = (v: Value): Value => {
-    const m = map.get(v.node);
-    if (m) return m;
-    const n = done.get(v.node);
-    return n ? n.outs[v.index] : v;
-  };
-  for (const n of order) {
-    if (map.has(n)) continue;
-    const ins = n.inputs.map(get);
-    if (ins.some((v, i) => v !== n.inputs[i])) done.set(n, makeNode(n.op, ins, n.attrs, n.body, n.data));
-  }
-  return outputs.map(get);
+  const substitutes = new Map<Value, Value>();
+  for (const [n, v] of map) for (const out of n.outs) substitutes.set(out, v);
+  const order = graphFrom('substitute', [], outputs, true).nodes.filter((n) => !map.has(n));
+  return outputs.map(copyNodes(order, substitutes));
 }
 
 /** Params reachable from `outputs` that are not in `own` (values of an enclosing trace). */

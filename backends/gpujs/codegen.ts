@@ -429,8 +429,8 @@ class Emitter {
     for (let d = levels.length - 1; d >= 0; d--) scope.lines.push(`${'  '.repeat(d)}}`);
   }
 
-  /** Loop levels over `vars` (literal bounds; a float copy of each counter), bound to scope `inner`. */
-  private loops(vars: readonly LoopVar[], inner: Scope): { open: string; decls: string[] }[] {
+  /** Loop levels over `vars` (literal bounds; a float copy of each counter). */
+  private loops(vars: readonly LoopVar[]): { open: string; decls: string[] }[] {
     return vars.map((x) => {
       this.varName.set(x, `v${x.id}`);
       return {
@@ -446,7 +446,7 @@ class Emitter {
     this.push(scope, `let ${acc} = ${this.reduceInit(e)};`);
     const inner: Scope = { depth: scope.depth + 1, lines: [] };
     this.scopes.set(this.an.bodyLoop(e), inner);
-    const levels = this.loops(e.vars, inner);
+    const levels = this.loops(e.vars);
     const v = this.value(e.body);
     this.nest(scope, levels, inner, this.update(e, acc, v));
     return acc;
@@ -469,7 +469,7 @@ class Emitter {
       },
     ];
     if (sp.chunk * sp.chunks !== x.size) levels.push({ open: `if (v${x.id} < ${this.num(x.size)}) {`, decls: [] });
-    levels.push(...this.loops(e.vars.slice(sp.axis + 1), inner));
+    levels.push(...this.loops(e.vars.slice(sp.axis + 1)));
     const v = this.value(e.body);
     this.nest(root, levels, inner, this.update(e, acc, v));
     return acc;

@@ -86,7 +86,7 @@ describe('the gradient of dot is dots', () => {
       a,
       b,
     ) as lg.Tensor[];
-    const g = graphFrom('grads', [], [ga._v, gb._v]);
+    const g = graphFrom('grads', [], [ga._value, gb._value]);
     expect(g.nodes.filter((n) => n.op === 'dot').length).toBeGreaterThanOrEqual(2);
     expect(g.nodes.some((n) => n.op === 'mul' && n.out.shape.length === 3)).toBe(false);
     for (const n of g.nodes) expect(size(n.out.shape)).toBeLessThanOrEqual(M * N);

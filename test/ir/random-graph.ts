@@ -191,7 +191,9 @@ class Gen extends Draws {
         const shape: number[] = [];
         for (const d of x.shape) {
           if (d === 0) {
-            (starts.push(0), steps.push(1), shape.push(0));
+            starts.push(0);
+            steps.push(1);
+            shape.push(0);
             continue;
           }
           const step = this.pick([1, 1, 2, 3, -1, -1, -2]);

@@ -183,7 +183,7 @@ class Gen extends Draws {
   // ---- op families; each returns false when it does not apply ----
 
   unary(): boolean {
-    let x = this.f32();
+    const x = this.f32();
     const op = this.pick([
       'neg',
       'abs',
@@ -206,7 +206,7 @@ class Gen extends Draws {
         v = emit('mul', [v, constant(2 ** -k, 'f32')]);
         b = b * 2 ** -k;
       }
-      x = this.push(emit(op, [v]), Math.exp(b));
+      this.push(emit(op, [v]), Math.exp(b));
       return true;
     }
     if (op === 'log' || op === 'sqrt') v = emit('add', [emit('abs', [v]), constant(0.5, 'f32')]);

@@ -29,7 +29,9 @@ function expectNoCrash(what: string, f: () => unknown): void {
     if (r instanceof lg.Tensor) r.dataSync();
   } catch (e) {
     if (!(e instanceof lg.LazygradError))
-      throw new Error(`${what} crashed with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+      throw new Error(`${what} crashed with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`, {
+        cause: e,
+      });
   }
 }
 
