@@ -3,7 +3,7 @@ import type { DType } from './dtype';
 import { GraphError } from './errors';
 import { type Attrs, type Graph, Node, type Value } from './graph';
 import { opDef } from './ops';
-import type { Shape } from './shape';
+import { type Shape, checkSize } from './shape';
 
 export function makeNode(op: string, inputs: readonly Value[], attrs: Attrs = {}, body?: Graph, data?: unknown): Node {
   const def = opDef(op);
@@ -15,6 +15,7 @@ export function makeNode(op: string, inputs: readonly Value[], attrs: Attrs = {}
     attrs,
     body,
   );
+  for (const t of types) checkSize(t.shape, op);
   return new Node(op, inputs, attrs, types, body, data);
 }
 

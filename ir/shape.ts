@@ -14,6 +14,28 @@ export function sizeOf(s: Shape): number {
   return n;
 }
 
+/** The most elements (and the longest axis) a tensor may have: indices are int32 on every backend. */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Throws naming `op` when a shape is too large for any backend to hold, so a
+ * huge result fails where it is built instead of running a 1e18-step loop.
+ * Axes are bounded too: a zero-element tensor with a 2^40 axis would still
+ * loop over that axis.
+ */
+export function checkSize(s: Shape, op: string): void {
+  const n = sizeOf(s);
+  if (n > MAX_ELEMENTS)
+    throw new ShapeError(
+      `${op}: shape ${fmtShape(s)} has ${n} elements; a tensor may have at most 2^31 - 1 = ${MAX_ELEMENTS}`,
+    );
+  const long = s.find((d) => d > MAX_ELEMENTS);
+  if (long !== undefined)
+    throw new ShapeError(
+      `${op}: shape ${fmtShape(s)} has an axis of length ${long}; an axis may be at most 2^31 - 1 = ${MAX_ELEMENTS} long`,
+    );
+}
+
 export function stridesOf(s: Shape): number[] {
   const st = new Array<number>(s.length);
   let acc = 1;

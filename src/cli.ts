@@ -1,14 +1,16 @@
 /** The `lazygrad` command line: the MNIST demo, IR dumps, fused-vs-unfused comparison. */
 import { Command, InvalidArgumentError } from 'commander';
-import { runDemo } from './demo';
+// Bundled into dist/cli.js by tsup and read directly by tsx, so both report the same version.
+import { version } from '../package.json';
+import { DEMO_DEFAULTS, runDemo } from './demo';
 import { LazygradError } from '../ir';
 import { PROGRAMS } from './programs';
 import { jit, type Stage } from './jit';
 import { setBackend, type BackendName } from './settings';
-import { execFileSync } from 'node:child_process';
+import { dotToSvg } from './svg';
 
 const program = new Command();
-program.name('lazygrad').description('A lazy tensor compiler for TypeScript');
+program.name('lazygrad').description('A lazy tensor compiler for TypeScript').version(version);
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -16,15 +18,32 @@ function positiveInt(v: string): number {
   return n;
 }
 
+function integer(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
 program
   .command('demo', { isDefault: true })
   .description('train on the real MNIST digits with a jit-compiled training step')
-  .option('--model <model>', 'mlp or cnn', 'mlp')
+  .option('--model <model>', 'mlp or cnn', DEMO_DEFAULTS.model)
   .option('--backend <backend>', 'js or gpujs', 'js')
-  .option('--no-fusion', 'run every primitive as its own kernel')
-  .option('--epochs <n>', 'training epochs', positiveInt)
-  .option('--batch-size <n>', 'batch size', positiveInt)
-  .option('--seed <n>', 'random seed', Number)
+  .option('--no-fusion', 'run every primitive as its own kernel (default: fused)')
+  .option(
+    '--epochs <n>',
+    `training epochs (default: ${DEMO_DEFAULTS.epochs.mlp} for mlp, ${DEMO_DEFAULTS.epochs.cnn} for cnn)`,
+    positiveInt,
+  )
+  .option('--batch-size <n>', 'batch size', positiveInt, DEMO_DEFAULTS.batchSize)
+  .option('--lr <x>', 'Adam learning rate', positiveNumber, DEMO_DEFAULTS.lr)
+  .option('--seed <n>', 'random seed for weights, split and batches', integer, DEMO_DEFAULTS.seed)
   .action((o) => {
     if (o.model !== 'mlp' && o.model !== 'cnn')
       throw new InvalidArgumentError(`--model must be mlp or cnn, got ${o.model}`);
@@ -34,6 +53,7 @@ program
       fusion: o.fusion,
       epochs: o.epochs,
       batchSize: o.batchSize,
+      lr: o.lr,
       seed: o.seed,
     });
   });
@@ -51,19 +71,19 @@ program
   .description('print the IR of a built-in program at a stage, as text, DOT or SVG')
   .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'mlp-loss')
   .option('--stage <stage>', STAGES.join(' | '), 'optimized')
-  .option('--format <format>', 'text | dot | svg (svg needs Graphviz `dot`)', 'text')
+  .option('--format <format>', 'text | dot | svg', 'text')
   .option('--backend <backend>', 'js or gpujs', 'js')
   .option('--no-fusion', 'lower without fusion')
-  .action((name: string, o) => {
+  .action(async (name: string, o) => {
     if (!STAGES.includes(o.stage)) throw new InvalidArgumentError(`--stage must be one of ${STAGES.join(', ')}`);
+    if (!['text', 'dot', 'svg'].includes(o.format))
+      throw new InvalidArgumentError(`--format must be text, dot or svg, got ${o.format}`);
     setBackend(o.backend as BackendName);
     const p = lookupProgram(name);
     const low = jit(p.fn, { fusion: o.fusion }).lower(...p.args());
     if (o.format === 'text') console.log(low.ir(o.stage as Stage));
     else if (o.format === 'dot') console.log(low.dot(o.stage as Stage));
-    else if (o.format === 'svg')
-      console.log(execFileSync('dot', ['-Tsvg'], { input: low.dot(o.stage as Stage) }).toString());
-    else throw new InvalidArgumentError('--format must be text, dot or svg');
+    else console.log(await dotToSvg(low.dot(o.stage as Stage)));
   });
 
 program

@@ -11,6 +11,7 @@ import {
   ShapeError,
   DTypeError,
   bufferLeaf,
+  checkSize,
   constant,
   emit,
   fmtShape,
@@ -22,6 +23,7 @@ import { Storage } from './storage';
 import { Tensor, parseDType } from './tensor';
 import { broadcastValue } from './ops';
 import { currentJitTrace } from './trace';
+import { checkOptions, describeValue, rules } from './option-check';
 
 export interface CreateOptions {
   dtype?: PublicDType;
@@ -76,29 +78,42 @@ export function fromValues(values: ArrayLike<number>, shape: readonly number[], 
   return new Tensor(bufferLeaf(dtype, shape, storage));
 }
 
+const TENSOR_OPTIONS = { dtype: rules.dtype, requiresGrad: rules.boolean };
+const DTYPE_OPTIONS = { dtype: rules.dtype };
+
+/** The dtype a typed array gives when none is asked for: integer kinds that fit int32 give int32. */
+function naturalDType(data: ArrayBufferView, op: string): DType {
+  if (data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint32Array) return 'f32';
+  if (
+    data instanceof Int32Array ||
+    data instanceof Int16Array ||
+    data instanceof Int8Array ||
+    data instanceof Uint16Array ||
+    data instanceof Uint8Array ||
+    data instanceof Uint8ClampedArray
+  )
+    return 'i32';
+  throw new DTypeError(
+    `${op}: cannot make a tensor from a ${data.constructor.name} (expected a Float32Array, Float64Array, Int32Array or another integer typed array)`,
+  );
+}
+
 export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOptions = {}): Tensor {
+  checkOptions<CreateOptions>('tensor', opts, TENSOR_OPTIONS);
   let dtype: DType;
   let t: Tensor;
   if (data instanceof Tensor) {
-    dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : data._dtype;
     t = data.cast(opts.dtype ?? data.dtype);
   } else if (ArrayBuffer.isView(data)) {
+    const natural = naturalDType(data, 'tensor');
     const arr = data as unknown as ArrayLike<number>;
-    const natural: DType =
-      data instanceof Int32Array ||
-      data instanceof Int16Array ||
-      data instanceof Int8Array ||
-      data instanceof Uint16Array
-        ? 'i32'
-        : data instanceof Uint8Array
-          ? 'i32'
-          : 'f32';
     dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : natural;
-    t = fromValues(convert(arr, dtype), [arr.length], dtype);
+    checkSize([arr.length], 'tensor');
+    t = fromValues(convert(arr, dtype, 'tensor'), [arr.length], dtype);
   } else if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
     const { shape, values, kind } = flatten(data as Nested);
     dtype = opts.dtype ? parseDType(opts.dtype, 'tensor') : kind === 'bool' ? 'bool' : 'f32';
-    t = fromValues(convert(values, dtype), shape, dtype);
+    t = fromValues(convert(values, dtype, 'tensor'), shape, dtype);
   } else {
     throw new DTypeError(
       `tensor: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`,
@@ -108,49 +123,60 @@ export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOp
   return t;
 }
 
-function convert(values: ArrayLike<number>, dtype: DType): ArrayLike<number> {
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** A value given for an int32 tensor: an integer in range, or an error naming it (never a silent wrap). */
+function int32Value(v: number, op: string, where = ''): number {
+  if (!Number.isInteger(v))
+    throw new DTypeError(
+      `${op}: value ${v}${where} is not an integer, so it cannot be stored as int32 (cast a float32 tensor with cast('int32') to truncate)`,
+    );
+  if (v < INT32_MIN || v > INT32_MAX)
+    throw new DTypeError(`${op}: value ${v}${where} is outside the int32 range [${INT32_MIN}, ${INT32_MAX}]`);
+  return v;
+}
+
+function convert(values: ArrayLike<number>, dtype: DType, op: string): ArrayLike<number> {
   if (dtype === 'f32') return values;
   const out = new Array<number>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    out[i] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : Math.trunc(v) | 0;
+    out[i] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : int32Value(v, op, values.length > 1 ? ` at index ${i}` : '');
   }
   return out;
 }
 
 function checkShape(shape: readonly number[], op: string): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ShapeError(`${op}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
   }
+  checkSize(shape, op);
   return [...shape];
 }
 
-export function full(shape: readonly number[], value: number | boolean, opts: { dtype?: PublicDType } = {}): Tensor {
-  const s = checkShape(shape, 'full');
-  const dtype = opts.dtype ? parseDType(opts.dtype, 'full') : typeof value === 'boolean' ? 'bool' : 'f32';
+/** full, zeros and ones: one constant broadcast to the shape (a view, no buffer until used). */
+function filled(op: string, shape: readonly number[], value: number | boolean, opts: unknown): Tensor {
+  const { dtype: d } = checkOptions<{ dtype?: PublicDType }>(op, opts, DTYPE_OPTIONS);
+  const s = checkShape(shape, op);
   if (typeof value !== 'number' && typeof value !== 'boolean')
-    throw new DTypeError(`full: value must be a number or boolean, got ${typeof value}`);
-  const v =
-    typeof value === 'boolean'
-      ? value
-        ? 1
-        : 0
-      : dtype === 'i32'
-        ? Math.trunc(value) | 0
-        : dtype === 'bool'
-          ? value !== 0
-            ? 1
-            : 0
-          : value;
+    throw new DTypeError(`${op}: value must be a number or boolean, got ${describeValue(value)}`);
+  const dtype = d ? parseDType(d, op) : typeof value === 'boolean' ? 'bool' : 'f32';
+  const n = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  const v = dtype === 'i32' ? int32Value(n, op) : dtype === 'bool' ? (n !== 0 ? 1 : 0) : n;
   return new Tensor(broadcastValue(constant(v, dtype), s));
 }
 
+export function full(shape: readonly number[], value: number | boolean, opts: { dtype?: PublicDType } = {}): Tensor {
+  return filled('full', shape, value, opts);
+}
+
 export function zeros(shape: readonly number[], opts: { dtype?: PublicDType } = {}): Tensor {
-  return full(shape, 0, opts);
+  return filled('zeros', shape, 0, opts);
 }
 
 export function ones(shape: readonly number[], opts: { dtype?: PublicDType } = {}): Tensor {
-  return full(shape, 1, opts);
+  return filled('ones', shape, 1, opts);
 }
 
 export function arange(start: number, stop?: number, step = 1): Tensor {
@@ -165,7 +191,14 @@ export function arange(start: number, stop?: number, step = 1): Tensor {
   }
   if (step === 0) throw new LazygradError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  checkSize([n], 'arange');
   const ints = Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step);
+  if (ints && n > 0) {
+    // Every element (the first and last bound the rest) and the step must fit int32.
+    int32Value(start, 'arange', ' (start)');
+    int32Value(step, 'arange', ' (step)');
+    int32Value(start + (n - 1) * step, 'arange', ' (the last element)');
+  }
   const idx = emit('iota', [], { shape: [n], axis: 0 });
   if (ints) {
     const v = emit('add', [emit('mul', [idx, constant(step, 'i32')]), constant(start, 'i32')]);
@@ -177,6 +210,8 @@ export function arange(start: number, stop?: number, step = 1): Tensor {
 
 export function eye(n: number, opts: { dtype?: PublicDType } = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be a non-negative integer, got ${show(n)}`);
+  checkOptions<{ dtype?: PublicDType }>('eye', opts, DTYPE_OPTIONS);
+  checkSize([n, n], 'eye');
   const dtype = opts.dtype ? parseDType(opts.dtype, 'eye') : 'f32';
   const r = emit('iota', [], { shape: [n, n], axis: 0 });
   const c = emit('iota', [], { shape: [n, n], axis: 1 });

@@ -37,6 +37,15 @@ export interface DemoResult {
   mode: string;
 }
 
+/** What the demo runs with when an option is not given (the CLI's --help shows these). */
+export const DEMO_DEFAULTS = {
+  model: 'mlp',
+  epochs: { mlp: 8, cnn: 4 },
+  batchSize: 64,
+  lr: 2e-3,
+  seed: 0,
+} as const;
+
 type Params = unknown;
 
 const PIXEL_MEAN = 0.1307;
@@ -60,15 +69,16 @@ function cnnForward(p: ReturnType<typeof cnnInit>, x: Tensor): Tensor {
 
 export function runDemo(opts: DemoOptions = {}): DemoResult {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const model = opts.model ?? 'mlp';
-  const epochs = opts.epochs ?? (model === 'mlp' ? 8 : 4);
-  const batchSize = opts.batchSize ?? 64;
-  const lr = opts.lr ?? 2e-3;
+  const model = opts.model ?? DEMO_DEFAULTS.model;
+  const epochs = opts.epochs ?? DEMO_DEFAULTS.epochs[model];
+  const batchSize = opts.batchSize ?? DEMO_DEFAULTS.batchSize;
+  const lr = opts.lr ?? DEMO_DEFAULTS.lr;
+  const seed = opts.seed ?? DEMO_DEFAULTS.seed;
   if (opts.backend) setBackend(opts.backend);
   if (opts.fusion !== undefined) setFusion(opts.fusion);
-  manualSeed(opts.seed ?? 0);
+  manualSeed(seed);
   const t0 = performance.now();
-  const { train, test } = loadMnist({ seed: opts.seed ?? 0 });
+  const { train, test } = loadMnist({ seed });
 
   // Inputs standardised with the training set's pixel mean and deviation.
   const forward = (p: Params, x: Tensor): Tensor => {
@@ -117,7 +127,7 @@ export function runDemo(opts: DemoOptions = {}): DemoResult {
     let accSum = 0;
     let n = 0;
     const te = performance.now();
-    for (const { x, y } of batches(train, batchSize, { seed: (opts.seed ?? 0) * 1000 + epoch + 1 })) {
+    for (const { x, y } of batches(train, batchSize, { seed: seed * 1000 + epoch + 1 })) {
       const first = steps === 0;
       const ts = performance.now();
       if (first) kernelsPerStep = step.lower(params, state, x, y).stats().kernels;

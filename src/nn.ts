@@ -2,11 +2,16 @@
  * Functional neural-network helpers over pytree parameters: seeded
  * initialisers, layers, losses. Parameters are plain objects of tensors, so
  * they pass through grad, jit and the optimisers unchanged in structure.
+ * Every entry point checks its arguments and names itself when they are wrong.
  */
-import { DTypeError, LazygradError, ShapeError, fmtShape, show } from '../ir';
-import { conv2d as conv2dOp, maxPool2d, avgPool2d } from './conv';
+import { DTypeError, LazygradError, ShapeError, fmtShape } from '../ir';
+import { conv2d as conv2dOp, maxPool2d as maxPool2dOp, avgPool2d as avgPool2dOp } from './conv';
 import { rand } from './creation';
+import { checkOptions, describeValue, rules } from './option-check';
+import { where } from './ops';
+import { readTensor } from './realize';
 import { Tensor } from './tensor';
+import { isTraced } from './traced';
 
 export interface LinearParams {
   w: Tensor;
@@ -15,6 +20,10 @@ export interface LinearParams {
 export interface ConvParams {
   w: Tensor;
   b: Tensor;
+}
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
 }
 
 /** Uniform(-bound, bound), realised so parameters are buffers. */
@@ -26,7 +35,8 @@ function uniform(shape: number[], bound: number): Tensor {
 }
 
 function positiveInt(v: number, name: string, op: string): number {
-  if (!Number.isInteger(v) || v <= 0) throw new ShapeError(`${op}: ${name} must be a positive integer, got ${show(v)}`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new ShapeError(`${op}: ${name} must be a positive integer, got ${describeValue(v)}`);
   return v;
 }
 
@@ -40,7 +50,10 @@ export const init = {
   },
   mlp(sizes: number[]): LinearParams[] {
     if (!Array.isArray(sizes) || sizes.length < 2)
-      throw new ShapeError(`nn.init.mlp: expected at least two layer sizes, got ${show(sizes)}`);
+      throw new ShapeError(
+        `nn.init.mlp: expected an array of at least two layer sizes such as [784, 512, 10], got ${describeValue(sizes)}`,
+      );
+    sizes.forEach((d, i) => positiveInt(d, `sizes[${i}]`, 'nn.init.mlp'));
     return sizes.slice(1).map((out, i) => init.linear(sizes[i], out));
   },
   conv2d(inC: number, outC: number, k: number): ConvParams {
@@ -52,58 +65,148 @@ export const init = {
   },
 };
 
-function checkParams(p: unknown, op: string): asserts p is LinearParams {
-  const q = p as Partial<LinearParams> | null | undefined;
-  if (!q || !(q.w instanceof Tensor) || !(q.b instanceof Tensor))
-    throw new LazygradError(`${op}: expected parameters {w, b} of tensors`);
+function needTensor(v: unknown, what: string, op: string): asserts v is Tensor {
+  if (!(v instanceof Tensor)) throw new LazygradError(`${op}: ${what} must be a tensor, got ${describeValue(v)}`);
 }
 
-export function linear(p: LinearParams, x: Tensor): Tensor {
-  checkParams(p, 'nn.linear');
-  if (!(x instanceof Tensor)) throw new LazygradError('nn.linear: expected an input tensor');
+/** Layer parameters {w, b}: tensors of the ranks the layer needs, the bias one entry per output. */
+function checkParams(p: unknown, op: string, wRank: number, given: string, made: string): asserts p is LinearParams {
+  const q = p as Partial<LinearParams> | null | undefined;
+  if (q === null || typeof q !== 'object' || !(q.w instanceof Tensor) || !(q.b instanceof Tensor))
+    throw new LazygradError(`${op}: expected ${given} {w, b} of tensors (as ${made} gives), got ${describeValue(p)}`);
+  const outDim = wRank === 2 ? q.w.shape[1] : q.w.shape[0];
+  if (q.w.ndim !== wRank || q.b.ndim !== 1 || q.b.shape[0] !== outDim)
+    throw new ShapeError(
+      `${op}: ${given} w ${fmtShape(q.w.shape)} and b ${fmtShape(q.b.shape)} do not fit ` +
+        `(expected a ${wRank}-D w and b of shape [${wRank === 2 ? 'w.shape[1]' : 'w.shape[0]'}], as ${made} gives)`,
+    );
+}
+
+function linearLayer(p: LinearParams, x: unknown, op: string, given: string): Tensor {
+  checkParams(p, op, 2, given, 'nn.init.linear');
+  needTensor(x, 'the input x', op);
+  const [inDim] = p.w.shape;
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inDim)
+    throw new ShapeError(
+      `${op}: input ${x.dtype}${fmtShape(x.shape)} does not fit ${given} w ${fmtShape(p.w.shape)} (expected the input's last axis to be ${inDim})`,
+    );
   return x.matmul(p.w).add(p.b);
 }
 
+export function linear(p: LinearParams, x: Tensor): Tensor {
+  return linearLayer(p, x, 'nn.linear', 'parameters');
+}
+
 export function mlp(ps: LinearParams[], x: Tensor): Tensor {
+  if (!Array.isArray(ps))
+    throw new LazygradError(
+      `nn.mlp: expected an array of layer parameters {w, b} (as nn.init.mlp gives), got ${describeValue(ps)}`,
+    );
+  needTensor(x, 'the input x', 'nn.mlp');
   let h = x;
   ps.forEach((p, i) => {
-    h = linear(p, h);
+    h = linearLayer(p, h, 'nn.mlp', `layer ${i} parameters`);
     if (i < ps.length - 1) h = h.relu();
   });
   return h;
 }
 
-export function conv2d(p: ConvParams, x: Tensor, opts: { stride?: number; padding?: number } = {}): Tensor {
-  checkParams(p, 'nn.conv2d');
-  const outC = p.w.shape[0];
-  return conv2dOp(x, p.w, opts).add(p.b.reshape([1, outC, 1, 1]));
+const CONV_OPTIONS = { stride: rules.positiveInt, padding: rules.nonNegativeInt };
+
+export function conv2d(p: ConvParams, x: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'nn.conv2d';
+  const o = checkOptions<Conv2dOptions>(op, opts, CONV_OPTIONS);
+  checkParams(p, op, 4, 'parameters', 'nn.init.conv2d');
+  needTensor(x, 'the input x', op);
+  if (x.ndim !== 4)
+    throw new ShapeError(`${op}: expected a 4-D NCHW input [N, C, H, W], got ${x.dtype}${fmtShape(x.shape)}`);
+  const [outC, inC] = p.w.shape;
+  if (x.shape[1] !== inC)
+    throw new ShapeError(
+      `${op}: input ${fmtShape(x.shape)} has ${x.shape[1]} channels (axis 1 of NCHW) but the weights w ${fmtShape(p.w.shape)} expect ${inC}`,
+    );
+  return conv2dOp(x, p.w, o).add(p.b.reshape([1, outC, 1, 1]));
 }
 
-export { maxPool2d, avgPool2d };
+export function maxPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): Tensor {
+  return maxPool2dOp(x, kernel, checkOptions<Conv2dOptions>('nn.maxPool2d', opts, CONV_OPTIONS));
+}
 
-/** Mean softmax cross-entropy of logits [B, C] against int32 class labels [B] (through logSoftmax, stable). */
+export function avgPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): Tensor {
+  return avgPool2dOp(x, kernel, checkOptions<Conv2dOptions>('nn.avgPool2d', opts, CONV_OPTIONS));
+}
+
+/** Throws naming the first label outside [0, classes) (labels whose values can be read). */
+function checkLabelRange(labels: Tensor, classes: number): void {
+  const values = readTensor(labels, 'nn.crossEntropy', false);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < 0 || v >= classes)
+      throw new LazygradError(
+        `nn.crossEntropy: label ${v} at index ${i} is out of range for ${classes} classes (expected 0 <= label < ${classes})`,
+      );
+  }
+}
+
+/**
+ * Mean softmax cross-entropy of logits [B, C] against int32 class labels [B]
+ * (through logSoftmax, stable). A label outside [0, C) is an error when the
+ * labels can be read (realised, or computable outside a trace); when they are
+ * traced (an argument of jit) their values are unknown at trace time, so an
+ * out-of-range label makes the loss NaN instead — never a silent 0 (the
+ * gradient stays finite; the NaN loss is the signal).
+ */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  if (!(labels instanceof Tensor)) throw new LazygradError('nn.crossEntropy: labels must be an int32 tensor');
+  const op = 'nn.crossEntropy';
+  needTensor(logits, 'logits', op);
+  if (!(labels instanceof Tensor))
+    throw new LazygradError(`${op}: labels must be an int32 tensor of class indices, got ${describeValue(labels)}`);
   if (labels.dtype !== 'int32')
-    throw new DTypeError(
-      `nn.crossEntropy: labels must be int32 class indices, got ${labels.dtype}${fmtShape(labels.shape)}`,
-    );
+    throw new DTypeError(`${op}: labels must be int32 class indices, got ${labels.dtype}${fmtShape(labels.shape)}`);
   if (logits.ndim !== 2 || labels.ndim !== 1 || labels.shape[0] !== logits.shape[0]) {
     throw new ShapeError(
-      `nn.crossEntropy: expected logits [B, C] and labels [B], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`,
+      `${op}: expected logits [B, C] and labels [B], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`,
     );
   }
-  const picked = logits.logSoftmax(-1).mul(labels.oneHot(logits.shape[1])).sum(-1);
-  return picked.mean().neg();
+  const classes = logits.shape[1];
+  const traced = isTraced(labels);
+  if (!traced) checkLabelRange(labels, classes);
+  const picked = logits.logSoftmax(-1).mul(labels.oneHot(classes)).sum(-1);
+  if (!traced) return picked.mean().neg();
+  // An out-of-range label has an all-zero one-hot row (a picked value of 0): add NaN for it. The term
+  // depends on the labels only, so the backward pass needs no mask and the step keeps its kernels.
+  const invalid = where(where(labels.ge(0), labels.lt(classes), false), 0, NaN);
+  return picked.add(invalid).mean().neg();
 }
 
-/** Mean squared error. */
-export function mse(pred: Tensor, target: Tensor): Tensor {
+/** Mean squared error of two tensors of the same shape (a broadcast here would silently average a wrong grid). */
+export function mse(pred: Tensor, target: Tensor | number): Tensor {
+  needTensor(pred, 'pred', 'nn.mse');
+  if (typeof target !== 'number') {
+    needTensor(target, 'target', 'nn.mse');
+    if (pred.ndim !== target.ndim || pred.shape.some((d, i) => d !== target.shape[i]))
+      throw new ShapeError(
+        `nn.mse: pred ${fmtShape(pred.shape)} and target ${fmtShape(target.shape)} differ in shape (expected equal shapes; reshape one of them)`,
+      );
+  }
   const d = pred.sub(target);
   return d.mul(d).mean();
 }
 
 /** Fraction of rows whose argmax equals the label (a float32 scalar tensor). */
 export function accuracy(logits: Tensor, labels: Tensor): Tensor {
+  const op = 'nn.accuracy';
+  needTensor(logits, 'logits', op);
+  needTensor(labels, 'labels', op);
+  const batch = logits.shape.slice(0, -1);
+  if (
+    logits.ndim === 0 ||
+    labels.dtype !== 'int32' ||
+    labels.ndim !== batch.length ||
+    batch.some((d, i) => d !== labels.shape[i])
+  )
+    throw new ShapeError(
+      `${op}: expected logits [..., C] and int32 labels [...] of the leading shape, got ${logits.dtype}${fmtShape(logits.shape)} and ${labels.dtype}${fmtShape(labels.shape)}`,
+    );
   return logits.argmax(-1).eq(labels).cast('float32').mean();
 }

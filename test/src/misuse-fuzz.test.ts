@@ -126,3 +126,87 @@ describe('misuse fuzz', () => {
     ]);
   });
 });
+
+// Issue 13: nn/optim entry points and options, int32 values and huge shapes in creation, pytree helpers.
+describe('misuse fuzz: nn, optim, creation limits, trees', () => {
+  const x = () => lg.ones([2, 3]);
+  const img = () => lg.ones([1, 1, 4, 4]);
+  const labels = () => lg.tensor(new Int32Array([0, 1]));
+  const bigOrOdd: unknown[] = [...garbage, 3e9, -3e9, 1.5, 2 ** 53, [1e9, 1e9], [2 ** 53], new BigInt64Array(1)];
+  const optimisers = () =>
+    [
+      lg.optim.sgd({ lr: 0.1 }),
+      lg.optim.sgd({ lr: 0.1, momentum: 0.9 }),
+      lg.optim.adam({ lr: 0.1 }),
+    ] as lg.optim.Optimizer<unknown>[];
+  // Sizes that allocate at once (initialisers realise their weights): kept below what a test machine can hold.
+  const initSizes = garbage.filter((g) => g !== 1e9);
+  const params = () => ({ a: lg.ones([2]) });
+  const fns: [string, (g: unknown) => unknown][] = [
+    ['nn.mlp params', (g) => lg.nn.mlp(g as never, x())],
+    ['nn.mlp layer', (g) => lg.nn.mlp([g] as never, x())],
+    ['nn.mlp input', (g) => lg.nn.mlp(lg.nn.init.mlp([3, 2]), g as never)],
+    ['nn.linear input', (g) => lg.nn.linear(lg.nn.init.linear(3, 2), g as never)],
+    ['nn.conv2d params', (g) => lg.nn.conv2d(g as never, img())],
+    ['nn.conv2d input', (g) => lg.nn.conv2d(lg.nn.init.conv2d(1, 1, 1), g as never)],
+    ['nn.conv2d opts', (g) => lg.nn.conv2d(lg.nn.init.conv2d(1, 1, 1), img(), g as never)],
+    ['nn.conv2d stride', (g) => lg.nn.conv2d(lg.nn.init.conv2d(1, 1, 1), img(), { stride: g as never })],
+    ['nn.maxPool2d opts', (g) => lg.nn.maxPool2d(img(), 2, g as never)],
+    ['nn.avgPool2d padding', (g) => lg.nn.avgPool2d(img(), 2, { padding: g as never })],
+    ['nn.crossEntropy logits', (g) => lg.nn.crossEntropy(g as never, labels())],
+    ['nn.crossEntropy labels', (g) => lg.nn.crossEntropy(x(), lg.tensor([g, 0] as never, { dtype: 'int32' }))],
+    ['nn.mse pred', (g) => lg.nn.mse(g as never, x())],
+    ['nn.mse target', (g) => lg.nn.mse(x(), g as never)],
+    ['nn.accuracy logits', (g) => lg.nn.accuracy(g as never, labels())],
+    ['nn.accuracy labels', (g) => lg.nn.accuracy(x(), g as never)],
+    ['nn.init.linear', (g) => lg.nn.init.linear(g as never, 2)],
+    ['nn.init.conv2d', (g) => lg.nn.init.conv2d(1, g as never, 3)],
+    ['nn.init.mlp sizes', (g) => lg.nn.init.mlp([2, g] as never)],
+    ['optim.adam', (g) => lg.optim.adam(g as never)],
+    ['optim.adam b1', (g) => lg.optim.adam({ lr: 0.1, b1: g as never })],
+    ['optim.sgd lr', (g) => lg.optim.sgd({ lr: g as never })],
+    ['optim.sgd momentum', (g) => lg.optim.sgd({ lr: 0.1, momentum: g as never })],
+    ['optim init', (g) => optimisers().map((o) => o.init(g))],
+    ['optim update grads', (g) => optimisers().map((o) => o.update(g, o.init(params()), params()))],
+    ['optim update state', (g) => optimisers().map((o) => o.update(params(), g as never, params()))],
+    ['optim update params', (g) => optimisers().map((o) => o.update(params(), o.init(params()), g))],
+    ['optim update grad leaf', (g) => optimisers().map((o) => o.update({ a: g }, o.init(params()), params()))],
+    ['treeMap fn', (g) => lg.treeMap(g as never, params())],
+    ['treeMap tree', (g) => lg.treeMap((a) => a, g)],
+    ['treeMap second tree', (g) => lg.treeMap((a, b) => a.add(b), params(), g)],
+    ['tensor int32', (g) => lg.tensor(g as never, { dtype: 'int32' })],
+    ['tensor int32 values', (g) => lg.tensor([g] as never, { dtype: 'int32' })],
+    ['tensor opts', (g) => lg.tensor([1], g as never)],
+    ['zeros opts', (g) => lg.zeros([1], g as never)],
+    ['zeros huge', (g) => lg.zeros(g as never)],
+    ['full int32', (g) => lg.full([2], g as never, { dtype: 'int32' })],
+    ['eye opts', (g) => lg.eye(2, g as never)],
+    ['arange int32 bounds', (g) => lg.arange(g as never, 3e9)],
+  ];
+  for (const [name, f] of fns) {
+    it(`${name} with bad arguments`, () => {
+      for (const g of name.startsWith('nn.init') ? initSizes : bigOrOdd)
+        expectNoCrash(`${name}(${String(g)})`, () => f(g));
+    });
+  }
+
+  it("the issue's repros are LazygradErrors", () => {
+    const cases: [string, () => unknown][] = [
+      ['nn.mlp({}, x)', () => lg.nn.mlp({} as never, x())],
+      ['crossEntropy labels [5, -1]', () => lg.nn.crossEntropy(lg.zeros([2, 3]), lg.tensor(new Int32Array([5, -1])))],
+      [
+        'update with a broadcasting grad',
+        () => {
+          const o = lg.optim.sgd({ lr: 0.1 });
+          return o.update({ a: lg.ones([3, 2]) }, o.init(params()), params());
+        },
+      ],
+      ['tensor([3e9], int32)', () => lg.tensor([3e9], { dtype: 'int32' })],
+      ['zeros([1e9, 1e9])', () => lg.zeros([1e9, 1e9])],
+      ['zeros([2 ** 53])', () => lg.zeros([2 ** 53])],
+      ['sgd misspelt momentum', () => lg.optim.sgd({ lr: 0.1, momentun: 0.9 } as never)],
+      ['nn.conv2d of a 3-D input', () => lg.nn.conv2d(lg.nn.init.conv2d(1, 1, 1), lg.ones([1, 4, 4]))],
+    ];
+    for (const [what, f] of cases) expect(f, what).toThrow(lg.LazygradError);
+  });
+});
