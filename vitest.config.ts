@@ -1,15 +1,28 @@
 import { defineConfig } from 'vitest/config';
+import './backends/builtin';
+import { registeredBackends } from './backends/registry';
 
-// The backend-independent suites run on `js` always and again on `gpujs`
-// when a GL context is expected: under CI (LAZYGRAD_GPUJS_MODE=headlessgl,
-// where a missing context is an error) or wherever a display is set.
-const withGpujs = process.env.LAZYGRAD_GPUJS_MODE === 'headlessgl' || !!process.env.DISPLAY;
+// One project per registered backend that is testable here (gpujs: where a
+// GL context is expected, see backends/builtin.ts). The reference backend
+// `js` runs every suite; the others run the backend-independent ones.
+const REFERENCE_BACKEND = 'js';
 const BACKEND_INDEPENDENT = [
   'test/src/**/*.test.ts',
   'test/jit/**/*.test.ts',
   'test/autodiff/**/*.test.ts',
   'test/passes/fusion-equivalence.test.ts',
 ];
+
+const projects = registeredBackends()
+  .filter(({ info }) => info.testable?.() ?? true)
+  .map(({ name }) => ({
+    extends: true as const,
+    test: {
+      name,
+      include: name === REFERENCE_BACKEND ? ['test/**/*.test.ts'] : BACKEND_INDEPENDENT,
+      env: { LAZYGRAD_BACKEND: name },
+    },
+  }));
 
 export default defineConfig({
   test: {
@@ -18,16 +31,6 @@ export default defineConfig({
     // gpu.js/headless-gl hold native GL contexts: separate processes are safer
     // than worker threads.
     pool: 'forks',
-    projects: [
-      { extends: true, test: { name: 'js', include: ['test/**/*.test.ts'], env: { LAZYGRAD_BACKEND: 'js' } } },
-      ...(withGpujs
-        ? [
-            {
-              extends: true as const,
-              test: { name: 'gpujs', include: BACKEND_INDEPENDENT, env: { LAZYGRAD_BACKEND: 'gpujs' } },
-            },
-          ]
-        : []),
-    ],
+    projects,
   },
 });

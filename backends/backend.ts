@@ -1,6 +1,8 @@
 /**
- * The backend interface: compile a plan's kernels, manage buffers, run a
- * plan. Its limits reach the passes as plain data (`BackendLimits`).
+ * The backend interface: device primitives (allocate, upload, download,
+ * free, compile a plan's kernels, dispatch one kernel) that the shared plan
+ * executor (executor.ts) drives, plus what the rest of lazygrad reads: its
+ * name, mode and limits (as plain data for the passes, `BackendLimits`).
  */
 import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../ir';
 
@@ -16,6 +18,15 @@ export interface CompiledPlan {
   readonly plan: KernelPlan;
   /** Generated source of every kernel, in plan order. */
   readonly sources: readonly { readonly name: string; readonly source: string }[];
+  /** The backend's runnable form of every kernel, in plan order: what `dispatch` receives. */
+  readonly prepared: readonly unknown[];
+}
+
+export interface AllocateOptions {
+  /** The caller writes every element before anything reads it (a kernel output): zeroing may be skipped. */
+  readonly uninitialised?: boolean;
+  /** Lives for one run only and comes back through `recycle` (or `free`) at its end: it may come from a pool. */
+  readonly temporary?: boolean;
 }
 
 export interface KernelTiming {
@@ -45,12 +56,44 @@ export interface Backend {
    * to the user, must not be overwritten by an in-place (donated) update.
    */
   readonly downloadIsView: boolean;
+  /**
+   * Whether kernels write into storage allocated before they run (typed
+   * arrays): then temporaries of one plan slot share one buffer for the run,
+   * and an output may take over the donated input it aliases (`aliasOf`).
+   * Where every kernel result is fresh storage (immutable textures), each
+   * temporary gets its own buffer, freed after its last reader, and donated
+   * inputs are freed after the run instead.
+   */
+  readonly writesInPlace: boolean;
+  /** Whether f32 kernel arguments stay float64 (gradient checks); otherwise they are rounded to float32. */
+  readonly float64Scalars: boolean;
   upload(dtype: DType, data: ArrayLike<number>): DeviceBuffer;
   /** The values on the host; callers must not write to the result. */
   download(buf: DeviceBuffer): TypedArray;
   free(buf: DeviceBuffer): void;
+  /** A buffer for a kernel to write (its storage may appear only when a kernel writes it). */
+  allocate(dtype: DType, size: number, opts?: AllocateOptions): DeviceBuffer;
+  /** A buffer of its own with the same values (default: download and upload). */
+  copy?(buf: DeviceBuffer): DeviceBuffer;
+  /** Gives a temporary back at the end of a run, for later runs to reuse (default: `free`). */
+  recycle?(buf: DeviceBuffer): void;
+  /** Throws a LazygradError naming `what` if `buf` can no longer be read (freed). */
+  checkLive?(buf: DeviceBuffer, what: string): void;
+  /** Generates and compiles every kernel of a plan (cached by source where the backend can). */
   compile(plan: KernelPlan): CompiledPlan;
-  /** Runs a compiled plan; returns its output buffers (fresh, owned by the caller). */
+  /** Runs one kernel: `prepared` is its entry of `CompiledPlan.prepared`; buffers by input slot and output. */
+  dispatch(
+    prepared: unknown,
+    kernel: Kernel,
+    inputs: readonly DeviceBuffer[],
+    outputs: readonly DeviceBuffer[],
+    args: readonly number[],
+  ): void;
+  /** Waits until dispatched work is done (for per-kernel times); absent where dispatch is synchronous. */
+  finish?(): void;
+  /** Releases what the backend kept for one run only (gpujs: per-run textures of small host buffers). */
+  endRun?(): void;
+  /** Runs a compiled plan (backends delegate to `runPlan`); returns its output buffers (fresh, owned by the caller). */
   run(
     exe: CompiledPlan,
     params: readonly DeviceBuffer[],

@@ -243,7 +243,7 @@ export function checkGrad(
   let maxAbs = 0;
   let maxRel = 0;
   let ok = true;
-  settings.backendName = 'js-float64' as typeof prev;
+  settings.backendName = 'js-float64';
   try {
     const evalAt = (ai: number, i: number, delta: number) => {
       const xs = base.map((b, j) => {

@@ -6,7 +6,7 @@ import { DEMO_DEFAULTS, runDemo } from './demo';
 import { LazygradError } from '../ir';
 import { PROGRAMS } from './programs';
 import { jit, type Stage } from './jit';
-import { setBackend, type BackendName } from './settings';
+import { backendNames, setBackend } from './settings';
 import { dotToSvg } from './svg';
 
 const program = new Command();
@@ -34,7 +34,7 @@ program
   .command('demo', { isDefault: true })
   .description('train on the real MNIST digits with a jit-compiled training step')
   .option('--model <model>', 'mlp or cnn', DEMO_DEFAULTS.model)
-  .option('--backend <backend>', 'js or gpujs', 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
   .option('--no-fusion', 'run every primitive as its own kernel (default: fused)')
   .option(
     '--epochs <n>',
@@ -72,13 +72,13 @@ program
   .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'mlp-loss')
   .option('--stage <stage>', STAGES.join(' | '), 'optimized')
   .option('--format <format>', 'text | dot | svg', 'text')
-  .option('--backend <backend>', 'js or gpujs', 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
   .option('--no-fusion', 'lower without fusion')
   .action(async (name: string, o) => {
     if (!STAGES.includes(o.stage)) throw new InvalidArgumentError(`--stage must be one of ${STAGES.join(', ')}`);
     if (!['text', 'dot', 'svg'].includes(o.format))
       throw new InvalidArgumentError(`--format must be text, dot or svg, got ${o.format}`);
-    setBackend(o.backend as BackendName);
+    setBackend(o.backend);
     const p = lookupProgram(name);
     const low = jit(p.fn, { fusion: o.fusion }).lower(...p.args());
     if (o.format === 'text') console.log(low.ir(o.stage as Stage));
@@ -90,10 +90,10 @@ program
   .command('compare')
   .description('run a built-in program fused and unfused: kernels, planned bytes, ms per call')
   .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'w2')
-  .option('--backend <backend>', 'js or gpujs', 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
   .option('--runs <n>', 'timed runs', positiveInt, 10)
   .action((name: string, o) => {
-    setBackend(o.backend as BackendName);
+    setBackend(o.backend);
     const p = lookupProgram(name);
     const args = p.args();
     console.log(`${name}: ${p.description} (backend ${o.backend})`);

@@ -5,7 +5,16 @@ export { where, concat, stack, stopGradient } from './ops';
 export { realize } from './realize';
 export { conv2d, maxPool2d, avgPool2d } from './conv';
 export { grad, valueAndGrad, vjp, checkGrad } from './autograd';
-export { setBackend, getBackend, backendInfo, setFusion, getFusion, setDebug } from './settings';
+export {
+  setBackend,
+  getBackend,
+  backendInfo,
+  backendNames,
+  registerBackend,
+  setFusion,
+  getFusion,
+  setDebug,
+} from './settings';
 export { LazygradError, ShapeError, DTypeError, GraphError } from '../ir';
 export type { PublicDType as DType } from '../ir';
 export { jit, makeIR, type JitOptions, type Lowered, type Stage } from './jit';

@@ -1,22 +1,20 @@
 /** Global settings: the current backend, fusion, debug level, dump folder. */
 import { LazygradError } from '../ir';
 import type { Backend } from '../backends/backend';
-import { JsBackend } from '../backends/js/backend';
-import { createGpujsBackend } from '../backends/gpujs/backend';
+import '../backends/builtin';
+import { createBackend, isBackendName, listBackendNames } from '../backends/registry';
 
-export type BackendName = 'js' | 'gpujs';
+/** The user's backend choices (hidden variants such as `js-float64` left out), and how to add one. */
+export { backendNames, registerBackend } from '../backends/registry';
 
-const backends = new Map<string, Backend>();
+/** A registered backend's name (the built-in ones spelled out for editors; others are registered at run time). */
+export type BackendName = 'js' | 'gpujs' | (string & {});
 
+/** The backend registered as `name` (one instance per name). */
 export function backendByName(name: string): Backend {
-  let b = backends.get(name);
-  if (b) return b;
-  if (name === 'js') b = new JsBackend();
-  else if (name === 'js-float64') b = new JsBackend(true);
-  else if (name === 'gpujs') b = createGpujsBackend();
-  else throw new LazygradError(`setBackend: unknown backend '${name}' (expected 'js' or 'gpujs')`);
-  backends.set(name, b);
-  return b;
+  if (!isBackendName(name))
+    throw new LazygradError(`setBackend: unknown backend '${String(name)}' (expected one of ${listBackendNames()})`);
+  return createBackend(name);
 }
 
 function envFlag(name: string): string | undefined {
@@ -36,7 +34,7 @@ export function currentBackend(): Backend {
 
 export function setBackend(name: BackendName): void {
   if (typeof name !== 'string')
-    throw new LazygradError(`setBackend: expected a backend name ('js' or 'gpujs'), got ${String(name)}`);
+    throw new LazygradError(`setBackend: expected a backend name (${listBackendNames()}), got ${String(name)}`);
   backendByName(name);
   settings.backendName = name;
 }
@@ -50,7 +48,8 @@ export function backendInfo(): { name: BackendName; mode: string } {
 }
 
 export function setFusion(on: boolean): void {
-  settings.fusion = !!on;
+  if (typeof on !== 'boolean') throw new LazygradError(`setFusion: expected true or false, got ${describe(on)}`);
+  settings.fusion = on;
 }
 
 export function getFusion(): boolean {
@@ -58,7 +57,14 @@ export function getFusion(): boolean {
 }
 
 export function setDebug(level: number): void {
+  if (!Number.isInteger(level) || level < 0 || level > 4)
+    throw new LazygradError(`setDebug: expected a level 0 to 4, got ${describe(level)}`);
   settings.debug = level;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}' (a string)`;
+  return v !== null && typeof v === 'object' ? 'an object' : `${String(v)} (${typeof v})`;
 }
 
 const envBackend = envFlag('LAZYGRAD_BACKEND');

@@ -8,7 +8,9 @@
  * `frees` for temporaries, donated inputs after the run, or a finalizer when
  * an unfreed buffer is collected). Small host buffers (jit's scalar inputs)
  * get a texture per run instead, deleted at its end. `textureCount` is the
- * number of live textures this backend owns.
+ * number of live textures this backend owns. Plans run through the shared
+ * executor (../executor.ts): the buffers it allocates are empty until a
+ * kernel's dispatch attaches its result texture.
  *
  * In the webasm/cpu fallback the same kernels run over Float32Arrays.
  * Values of every dtype travel as float32 (int32 exact below 2^24).
@@ -16,6 +18,7 @@
 import type { Texture } from 'gpu.js';
 import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../../ir';
 import {
+  type AllocateOptions,
   type Backend,
   type CompiledPlan,
   type DeviceBuffer,
@@ -23,6 +26,7 @@ import {
   type TypedArray,
   arrayFor,
 } from '../backend';
+import { runPlan } from '../executor';
 import { type LoweredKernel, MAX_ELEMENTS, lowerKernel } from './codegen';
 import { type CachedKernel, type Device, device } from './device';
 import { runOnHost } from './host';
@@ -40,10 +44,10 @@ interface GpujsBuffer extends DeviceBuffer {
   freed?: boolean;
 }
 
-interface GpujsCompiled extends CompiledPlan {
-  readonly lowered: readonly LoweredKernel[];
-  /** The gpu.js kernel of every step, by plan kernel. */
-  readonly fns: readonly (readonly CachedKernel[])[];
+/** A plan kernel ready to dispatch: its lowering and the gpu.js kernel of every step. */
+interface PreparedKernel {
+  readonly lowered: LoweredKernel;
+  readonly fns: readonly CachedKernel[];
 }
 
 const HOST_SOURCE = 'function host() { /* the random primitive, evaluated on the host with ir/random.ts uniform() */ }';
@@ -52,6 +56,9 @@ export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
   readonly freesBuffers = true;
   readonly downloadIsView = false;
+  /** Pipeline textures are immutable: every kernel result is a new texture. */
+  readonly writesInPlace = false;
+  readonly float64Scalars = false;
   readonly limits: BackendLimits = {
     maxKernelInputs: 16,
     multiReduceKernels: false,
@@ -63,6 +70,8 @@ export class GpujsBackend implements Backend {
   readonly dev: Device;
   private live = 0;
   private readonly finalizer = new FinalizationRegistry<Texture>((tex) => this.deleteTexture(tex));
+  /** Textures of small host buffers for the current run (see SMALL), deleted by `endRun`. */
+  private readonly runTextures = new Map<GpujsBuffer, Texture>();
 
   constructor() {
     this.dev = device();
@@ -133,7 +142,32 @@ export class GpujsBackend implements Backend {
     return b;
   }
 
-  compile(plan: KernelPlan): GpujsCompiled {
+  checkLive(buf: DeviceBuffer, what: string): void {
+    this.check(buf, what);
+  }
+
+  /** An empty buffer: the dispatch that writes it attaches its values. */
+  allocate(dtype: DType, size: number, _opts?: AllocateOptions): DeviceBuffer {
+    return { dtype, size } as GpujsBuffer;
+  }
+
+  copy(buf: DeviceBuffer): DeviceBuffer {
+    const b = this.check(buf, 'copy');
+    const copy: GpujsBuffer = { dtype: b.dtype, size: b.size, host: b.host?.slice(), f32: b.f32?.slice() };
+    if (b.tex) this.own(copy, b.tex.clone());
+    return copy;
+  }
+
+  finish(): void {
+    this.dev.finish();
+  }
+
+  endRun(): void {
+    for (const t of this.runTextures.values()) this.deleteTexture(t);
+    this.runTextures.clear();
+  }
+
+  compile(plan: KernelPlan): CompiledPlan {
     const lowered = plan.kernels.map((k) =>
       lowerKernel(
         k,
@@ -149,18 +183,18 @@ export class GpujsBackend implements Backend {
           ? lowered[i].steps.map((s) => s.source).join('\n\n')
           : 'function empty() { /* no elements */ }',
     }));
-    return { plan, sources, lowered, fns };
+    return { plan, sources, prepared: lowered.map((lk, i): PreparedKernel => ({ lowered: lk, fns: fns[i] })) };
   }
 
   /** The kernel-argument form of a buffer: a texture (GL) or float32 values. */
-  private devValue(b: GpujsBuffer, transient: Map<GpujsBuffer, Texture>): Texture | Float32Array {
+  private devValue(b: GpujsBuffer): Texture | Float32Array {
     this.check(b, 'kernel input');
     if (!this.dev.isGL) {
       if (!b.f32) b.f32 = b.host instanceof Float32Array ? b.host : Float32Array.from(b.host!);
       return b.f32;
     }
     if (b.tex) return b.tex;
-    const hit = transient.get(b);
+    const hit = this.runTextures.get(b);
     if (hit) return hit;
     if (b.size === 0) return this.emptyTexture();
     if (b.size > MAX_ELEMENTS)
@@ -171,7 +205,7 @@ export class GpujsBackend implements Backend {
     const tex = this.dev.upload(data);
     if (b.size <= SMALL) {
       this.live++;
-      transient.set(b, tex);
+      this.runTextures.set(b, tex);
     } else this.own(b, tex);
     return tex;
   }
@@ -201,26 +235,26 @@ export class GpujsBackend implements Backend {
     return out;
   }
 
+  /** Runs the gpu.js steps of kernel `k` and attaches the result to `out`. */
   private runSteps(
     k: Kernel,
-    lk: LoweredKernel,
-    fns: readonly CachedKernel[],
-    bufs: GpujsBuffer[],
+    { lowered, fns }: PreparedKernel,
+    inputs: readonly DeviceBuffer[],
+    out: GpujsBuffer,
     args: readonly number[],
-    transient: Map<GpujsBuffer, Texture>,
-  ): GpujsBuffer {
+  ): void {
     const gl = this.dev.isGL;
     let partial: Texture | Float32Array | undefined;
     let result: Texture | Float32Array | undefined;
-    lk.steps.forEach((step, si) => {
+    lowered.steps.forEach((step, si) => {
       const vals = step.args.map((a) => {
         switch (a.kind) {
           case 'input':
-            return this.devValue(bufs[k.inputs[a.slot]], transient);
+            return this.devValue(inputs[a.slot] as GpujsBuffer);
           case 'partial':
             return partial;
           case 'scalar':
-            return args[k.args[a.slot]];
+            return args[a.slot];
           case 'const':
             return a.value;
         }
@@ -234,10 +268,28 @@ export class GpujsBackend implements Backend {
       } else result = owned;
     });
     if (partial && gl) this.deleteTexture(partial as Texture);
-    const buf: GpujsBuffer = { dtype: k.outputs[0].expr.dtype, size: lk.steps[lk.steps.length - 1].threads };
-    if (gl) this.own(buf, result as Texture);
-    else buf.f32 = result as Float32Array;
-    return buf;
+    if (gl) this.own(out, result as Texture);
+    else out.f32 = result as Float32Array;
+  }
+
+  dispatch(
+    prepared: unknown,
+    k: Kernel,
+    inputs: readonly DeviceBuffer[],
+    outputs: readonly DeviceBuffer[],
+    args: readonly number[],
+  ): void {
+    const pk = prepared as PreparedKernel;
+    const out = outputs[0] as GpujsBuffer;
+    if (out.size === 0) out.host = arrayFor(out.dtype, 0);
+    else if (pk.lowered.host) {
+      out.host = runOnHost(
+        k,
+        inputs.map((b) => this.download(b)),
+        args,
+        out.dtype,
+      );
+    } else this.runSteps(k, pk, inputs, out, args);
   }
 
   run(
@@ -245,64 +297,9 @@ export class GpujsBackend implements Backend {
     params: readonly DeviceBuffer[],
     captures: readonly DeviceBuffer[],
     scalars: readonly number[],
-    opts: RunOptions = {},
+    opts?: RunOptions,
   ): DeviceBuffer[] {
-    const { plan, lowered, fns } = exe as GpujsCompiled;
-    const bufs: GpujsBuffer[] = new Array(plan.buffers.length);
-    for (const b of plan.buffers) {
-      if (b.role === 'input') bufs[b.id] = this.check(params[b.source!], 'run');
-      else if (b.role === 'capture') bufs[b.id] = this.check(captures[b.source!], 'run');
-    }
-    const args = plan.scalars.map((s, i) => (s.dtype === 'f32' ? Math.fround(scalars[i]) : scalars[i]));
-    const transient = new Map<GpujsBuffer, Texture>();
-    let ok = false;
-    try {
-      plan.kernels.forEach((k, i) => {
-        const t0 = opts.onKernel ? performance.now() : 0;
-        const ob = plan.buffers[k.outputs[0].buffer];
-        if (ob.size === 0) bufs[ob.id] = { dtype: ob.dtype, size: 0, host: arrayFor(ob.dtype, 0) } as GpujsBuffer;
-        else if (lowered[i].host) {
-          const ins = k.inputs.map((b) => this.download(bufs[b]));
-          bufs[ob.id] = {
-            dtype: ob.dtype,
-            size: ob.size,
-            host: runOnHost(
-              k,
-              ins,
-              k.args.map((s) => args[s]),
-              ob.dtype,
-            ),
-          } as GpujsBuffer;
-        } else bufs[ob.id] = this.runSteps(k, lowered[i], fns[i], bufs, args, transient);
-        for (const id of plan.frees[i]) if (plan.buffers[id].role === 'temp') this.free(bufs[id]);
-        if (opts.onKernel) {
-          this.dev.finish();
-          opts.onKernel({ kernel: k, ms: performance.now() - t0 });
-        }
-      });
-      ok = true;
-    } finally {
-      for (const t of transient.values()) this.deleteTexture(t);
-      for (const b of plan.buffers) {
-        if (bufs[b.id] && (b.role === 'temp' || (!ok && b.role === 'output'))) this.free(bufs[b.id]);
-      }
-    }
-    // Donated inputs are spent: the caller never reads them again, so their textures go now.
-    if (opts.donated) {
-      for (const b of plan.buffers) if (b.role === 'input' && opts.donated.has(b.source!)) this.free(bufs[b.id]);
-    }
-    const seen = new Set<GpujsBuffer>();
-    return plan.outputs.map((id) => {
-      const b = bufs[id];
-      if (!seen.has(b)) {
-        seen.add(b);
-        return b;
-      }
-      // The same result twice: each caller gets a buffer of its own to free.
-      const copy: GpujsBuffer = { dtype: b.dtype, size: b.size, host: b.host?.slice(), f32: b.f32?.slice() };
-      if (b.tex) this.own(copy, b.tex.clone());
-      return copy;
-    });
+    return runPlan(this, exe, params, captures, scalars, opts);
   }
 }
 

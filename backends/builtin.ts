@@ -1,0 +1,18 @@
+/**
+ * lazygrad's own backends, registered on import (one line each). Creating
+ * none of them happens here: gpu.js opens its GL context only when the
+ * gpujs backend is first used.
+ */
+import { createGpujsBackend } from './gpujs/backend';
+import { JsBackend } from './js/backend';
+import { registerBackend } from './registry';
+
+const env = (name: string) => (typeof process !== 'undefined' ? process.env[name] : undefined);
+
+registerBackend('js', () => new JsBackend(), { description: 'generated JavaScript loops (always available)' });
+registerBackend('js-float64', () => new JsBackend(true), { description: 'js in float64 (checkGrad)', hidden: true });
+registerBackend('gpujs', createGpujsBackend, {
+  description: 'gpu.js kernels on headless GL (webasm or cpu without GL, reported)',
+  // Where a GL context is expected: CI demands one (a missing context is then an error), or a display is set.
+  testable: () => env('LAZYGRAD_GPUJS_MODE') === 'headlessgl' || !!env('DISPLAY'),
+});
