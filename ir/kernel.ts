@@ -216,6 +216,8 @@ export class ExprBuilder {
     }));
   }
   reduce(op: 'sum' | 'max', vars: readonly LoopVar[], body: Expr, dtype: DType): Expr {
+    // A reduction over no elements is its identity (and no target loops over its other axes).
+    if (vars.some((v) => v.size === 0)) return this.lit(reduceIdentity(op, dtype), dtype);
     return this.make(`R${op}:${vars.map((v) => v.id).join(',')}(${body.id})`, (id) => ({
       kind: 'reduce',
       op,

@@ -13,6 +13,7 @@ import { settings } from './settings';
 import { Tensor } from './tensor';
 import { isTracing, makeBody, withTrace } from './trace';
 import { fromValues } from './creation';
+import { checkOptions, describeValue, rules } from './option-check';
 
 export interface GradOptions {
   argnums?: number | number[];
@@ -33,6 +34,22 @@ interface Traced {
   outDef: TreeDef;
   outLeaves: Value[];
   aux?: { def: TreeDef; count: number };
+}
+
+const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const gradRules = {
+  argnums: {
+    expected: 'a non-negative integer or an array of them',
+    ok: (v: unknown) => isIndex(v) || (Array.isArray(v) && v.length > 0 && v.every(isIndex)),
+  },
+  hasAux: rules.boolean,
+};
+
+/** Checks what `grad`/`valueAndGrad` are given, at the call that gave it. */
+function checkGradArgs(what: string, f: unknown, opts: unknown): GradOptions {
+  if (typeof f !== 'function')
+    throw new LazygradError(`${what}: expected a function to differentiate, got ${describeValue(f)}`);
+  return checkOptions<GradOptions>(what, opts, gradRules);
 }
 
 function normArgnums(argnums: number | number[] | undefined, nargs: number, what: string): number[] {
@@ -148,15 +165,19 @@ function gradTrees(t: Traced, argnums: readonly number[], grads: Value[]): unkno
 }
 
 export function grad(f: Fn, opts: GradOptions = {}): Fn {
-  const vg = valueAndGrad(f, opts);
+  const vg = valueAndGradAs('grad', f, opts);
   return (...args: unknown[]) => vg(...args)[1];
 }
 
 export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]) => [unknown, unknown] {
-  if (typeof f !== 'function') throw new LazygradError('valueAndGrad: expected a function');
+  return valueAndGradAs('valueAndGrad', f, opts);
+}
+
+function valueAndGradAs(what: string, f: Fn, opts: GradOptions): (...args: unknown[]) => [unknown, unknown] {
+  opts = checkGradArgs(what, f, opts);
   return (...args: unknown[]) => {
-    const argnums = normArgnums(opts.argnums, args.length, 'grad');
-    const t = traceFn(f, args, argnums, 'grad', !!opts.hasAux, true);
+    const argnums = normArgnums(opts.argnums, args.length, what);
+    const t = traceFn(f, args, argnums, what, !!opts.hasAux, true);
     const out = t.outLeaves[0];
     const seed = broadcastValue(constant(1, 'f32'), out.shape);
     const { outs, grads } = applyVjp(t, [seed]);
@@ -176,6 +197,8 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
 
 /** `vjp(f, ...primals)` -> `[out, vjpFn]`; `vjpFn(ct)` returns one cotangent per primal. */
 export function vjp(f: Fn, ...primals: unknown[]): [unknown, (ct: unknown) => unknown[]] {
+  if (typeof f !== 'function')
+    throw new LazygradError(`vjp: expected a function as the first argument, got ${describeValue(f)}`);
   const argnums = primals
     .map((_, i) => i)
     .filter((i) => flattenTree(primals[i]).leaves.some((l) => l instanceof Tensor && l._value.dtype === 'f32'));
@@ -232,8 +255,21 @@ export function checkGrad(
   args: Tensor[],
   opts: CheckGradOptions = {},
 ): { ok: boolean; maxAbsError: number; maxRelError: number } {
-  const { eps = 1e-3, rtol = 1e-3, atol = 1e-5 } = opts;
-  if (typeof f !== 'function') throw new LazygradError('checkGrad: f must be a function returning a scalar tensor');
+  if (typeof f !== 'function')
+    throw new LazygradError(`checkGrad: f must be a function returning a scalar tensor, got ${describeValue(f)}`);
+  const positive = {
+    expected: 'a finite number > 0',
+    ok: (v: unknown) => typeof v === 'number' && v > 0 && v < Infinity,
+  };
+  const {
+    eps = 1e-3,
+    rtol = 1e-3,
+    atol = 1e-5,
+  } = checkOptions<CheckGradOptions>('checkGrad', opts, {
+    eps: positive,
+    rtol: rules.nonNegative,
+    atol: rules.nonNegative,
+  });
   if (!Array.isArray(args) || args.length === 0 || !args.every((a) => a instanceof Tensor))
     throw new LazygradError('checkGrad: args must be a non-empty array of tensors');
   const argnums = args.map((_, i) => i).filter((i) => args[i]._dtype === 'f32');
@@ -261,10 +297,12 @@ export function checkGrad(
         const numeric = (evalAt(ai, i, eps) - evalAt(ai, i, -eps)) / (2 * eps);
         const a = analytic[gi][i];
         const abs = Math.abs(a - numeric);
-        const rel = abs / Math.max(Math.abs(numeric), 1e-12);
+        // Relative to the larger magnitude of the two (0 only where both are 0), over every element.
+        const scale = Math.max(Math.abs(numeric), Math.abs(a));
+        const rel = abs === 0 ? 0 : scale > 0 ? abs / scale : Infinity;
         if (!(abs <= atol + rtol * Math.abs(numeric))) ok = false;
         maxAbs = Math.max(maxAbs, abs);
-        if (abs > atol) maxRel = Math.max(maxRel, rel);
+        maxRel = Math.max(maxRel, Number.isNaN(rel) ? Infinity : rel);
       }
     });
   } finally {

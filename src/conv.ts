@@ -7,6 +7,7 @@
 import { ShapeError, DTypeError, emit, fmtShape, show } from '../ir';
 import { Tensor } from './tensor';
 import { apply, stack } from './ops';
+import { checkOptions, rules } from './option-check';
 
 /**
  * Sliding windows along `axis`: [..., n, ...] -> [..., o, ..., k] with the
@@ -43,6 +44,22 @@ interface ConvOptions {
   padding?: number;
 }
 
+/** The options object: unknown keys and ill-typed values are errors naming the option. */
+function convOptions(op: string, opts: unknown): ConvOptions {
+  return checkOptions<ConvOptions>(op, opts, { stride: rules.positiveInt, padding: rules.nonNegativeInt });
+}
+
+/** An input or weight tensor of rank 4, or a ShapeError naming the layout expected. */
+function check4d(op: string, t: unknown, what: string, layout: string): Tensor {
+  if (!(t instanceof Tensor)) throw new ShapeError(`${op}: expected a 4-D ${what} tensor ${layout}, got ${show(t)}`);
+  if (t.ndim !== 4)
+    throw new ShapeError(
+      `${op}: expected a 4-D ${what} ${layout}, got ${fmtShape(t.shape)}` +
+        (what === 'NCHW input' && t.ndim === 3 ? ' (add a batch axis: x.unsqueeze(0))' : ''),
+    );
+  return t;
+}
+
 function checkInt(v: number, name: string, op: string, min: number): number {
   if (!Number.isInteger(v) || v < min)
     throw new ShapeError(`${op}: ${name} must be an integer >= ${min}, got ${show(v)}`);
@@ -59,9 +76,7 @@ function windows2d(
   padValue: number,
   op: string,
 ): Tensor {
-  if (!(x instanceof Tensor))
-    throw new ShapeError(`${op}: expected an input tensor of shape [N, C, H, W], got ${show(x)}`);
-  if (x.ndim !== 4) throw new ShapeError(`${op}: expected input of shape [N, C, H, W], got ${fmtShape(x.shape)}`);
+  check4d(op, x, 'NCHW input', '[N, C, H, W]');
   const [, , h, w] = x.shape;
   if (h + 2 * padding < kh || w + 2 * padding < kw) {
     throw new ShapeError(
@@ -84,15 +99,14 @@ function windows2d(
 }
 
 export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
+  opts = convOptions('conv2d', opts);
   const stride = checkInt(opts.stride ?? 1, 'stride', 'conv2d', 1);
   const padding = checkInt(opts.padding ?? 0, 'padding', 'conv2d', 0);
-  if (!(w instanceof Tensor) || w.ndim !== 4)
+  check4d('conv2d', x, 'NCHW input', '[N, C, H, W]');
+  check4d('conv2d', w, 'OIHW weight', '[O, C, KH, KW]');
+  if (x.shape[1] !== w.shape[1]) {
     throw new ShapeError(
-      `conv2d: expected weights of shape [O, C, KH, KW], got ${w instanceof Tensor ? fmtShape(w.shape) : typeof w}`,
-    );
-  if (!(x instanceof Tensor) || x.ndim !== 4 || x.shape[1] !== w.shape[1]) {
-    throw new ShapeError(
-      `conv2d: input ${x instanceof Tensor ? fmtShape(x.shape) : show(x)} (NCHW) and weights ${fmtShape(w.shape)} (OIHW) disagree on channels`,
+      `conv2d: input ${fmtShape(x.shape)} (NCHW) has ${x.shape[1]} channels but weights ${fmtShape(w.shape)} (OIHW) expect ${w.shape[1]}`,
     );
   }
   if (x._dtype !== 'f32' || w._dtype !== 'f32')
@@ -113,6 +127,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: ConvOptions = {}): Tensor {
 }
 
 function poolArgs(kernel: number, opts: ConvOptions, op: string): { k: number; stride: number; padding: number } {
+  opts = convOptions(op, opts);
   const k = checkInt(kernel, 'kernel', op, 1);
   const stride = checkInt(opts.stride ?? k, 'stride', op, 1);
   const padding = checkInt(opts.padding ?? 0, 'padding', op, 0);

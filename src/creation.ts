@@ -21,7 +21,7 @@ import {
 import { currentBackend } from './settings';
 import { Storage } from './storage';
 import { Tensor, parseDType } from './tensor';
-import { broadcastValue } from './ops';
+import { broadcastValue } from './operands';
 import { currentJitTrace } from './trace';
 import { checkOptions, describeValue, rules } from './option-check';
 

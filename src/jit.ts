@@ -23,11 +23,19 @@ import { Storage } from './storage';
 import { Tensor } from './tensor';
 import { isTracing, withTrace, type Trace } from './trace';
 import { realizeTensors } from './realize';
+import { checkOptions, describeValue, rules } from './option-check';
 
 export interface JitOptions {
   fusion?: boolean;
   backend?: BackendName;
-  /** Argument indices whose tensors' buffers may be reused for outputs. */
+  /**
+   * Argument indices whose tensors' buffers may be reused for outputs; the
+   * donated tensors cannot be used after the call. A donated buffer that is
+   * also passed in another argument slot (the same tensor twice, tied
+   * parameters in a pytree) or captured by the function is not overwritten
+   * on that call: it is treated as not donated (the output gets a fresh
+   * buffer), so aliasing never gives wrong numbers.
+   */
   donate?: number | number[];
   /** Argument indices that are part of the signature (axes, shapes, flags). */
   static?: number | number[];
@@ -66,9 +74,19 @@ export interface Jitted extends Fn {
 }
 
 export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
-  if (typeof f !== 'function') throw new LazygradError('jit: expected a function');
+  if (typeof f !== 'function') throw new LazygradError(`jit: expected a function, got ${describeValue(f)}`);
+  opts = checkJitOptions('jit', opts);
   const statics = new Set(asList(opts.static));
   const donate = new Set(asList(opts.donate));
+  const both = [...donate].find((i) => statics.has(i));
+  if (both !== undefined)
+    throw new LazygradError(
+      `jit: argument ${both} is in both donate and static; a static argument has no buffer to donate`,
+    );
+  const indexed: [string, number[]][] = [
+    ['donate', [...donate]],
+    ['static', [...statics]],
+  ];
   const cache = new Map<string, Entry>();
   let traces = 0;
 
@@ -77,6 +95,13 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
 
   /** Flattens the arguments; returns the cache signature and the dynamic leaves. */
   const analyse = (args: unknown[]) => {
+    for (const [name, list] of indexed) {
+      const bad = list.find((i) => i >= args.length);
+      if (bad !== undefined)
+        throw new LazygradError(
+          `jit: option ${name} names argument ${bad}, but the function was called with ${args.length} argument(s) (indices 0..${args.length - 1})`,
+        );
+    }
     const sig: string[] = [backendName(), String(fusion()), String(args.length)];
     const leaves: (Tensor | number)[] = [];
     args.forEach((a, i) => {
@@ -102,11 +127,9 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
         } else if (typeof l === 'number') {
           sig.push(Number.isInteger(l) ? 'int' : 'float');
           leaves.push(l);
-        } else if (typeof l === 'boolean' || typeof l === 'string') {
-          sig.push(`=${JSON.stringify(l)}`);
         } else {
           throw new LazygradError(
-            `jit: argument ${i} holds a ${typeof l}; arguments must be tensors, numbers or pytrees of them (mark other values static)`,
+            `jit: argument ${i} ${ls.length === 1 && def.kind === 'leaf' ? 'is' : 'holds'} ${describeValue(l)}; arguments must be tensors, numbers or pytrees of them (mark other values static: {static: [${i}]})`,
           );
         }
       }
@@ -200,7 +223,13 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       rng.counter = (rng.counter + e.rngDraws) | 0;
     }
     const captures = e.captures.map((n) => (n.data as Storage).on(backend, 'jit'));
-    const outs = runPrepared(e.prog, params, captures, e.scalars, donatable(e.donatedParams, a.leaves));
+    const outs = runPrepared(
+      e.prog,
+      params,
+      captures,
+      e.scalars,
+      donatable(e.donatedParams, a.leaves, params, captures),
+    );
     // Donated tensors are spent: their buffers may now hold outputs.
     a.leaves.forEach((v, i) => {
       if (e.donatedParams.has(i) && v instanceof Tensor) v._storage!.release('donated');
@@ -262,17 +291,47 @@ function kernelsDot(p: Program): string {
 
 /**
  * The donated parameters whose buffers may really be overwritten: not those
- * whose memory the user holds from `dataSync` (the output then gets a fresh
- * buffer: donation saves memory, it never changes what the user can see).
+ * whose memory the user holds from `dataSync`, and not those whose buffer is
+ * also passed in another argument slot (donated or not, anywhere in the
+ * pytrees) or captured by the function: overwriting it would change what the
+ * other slot reads. Such a parameter is treated as not donated for this call
+ * (its output gets a fresh buffer): donation saves memory, it never changes
+ * what the user can see.
  */
-function donatable(donated: ReadonlySet<number>, leaves: readonly unknown[]): ReadonlySet<number> {
+function donatable(
+  donated: ReadonlySet<number>,
+  leaves: readonly unknown[],
+  params: readonly DeviceBuffer[],
+  captures: readonly DeviceBuffer[],
+): ReadonlySet<number> {
   if (!donated.size) return donated;
-  const exposed = (i: number) => leaves[i] instanceof Tensor && (leaves[i] as Tensor)._storage!.exposed;
-  return [...donated].some(exposed) ? new Set([...donated].filter((i) => !exposed(i))) : donated;
+  const uses = new Map<DeviceBuffer, number>();
+  for (const b of [...params, ...captures]) uses.set(b, (uses.get(b) ?? 0) + 1);
+  const keep = (i: number) =>
+    !(leaves[i] instanceof Tensor && (leaves[i] as Tensor)._storage!.exposed) && uses.get(params[i]) === 1;
+  return [...donated].every(keep) ? donated : new Set([...donated].filter(keep));
+}
+
+const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const indexRule = {
+  expected: 'an argument index (a non-negative integer) or an array of them',
+  ok: (v: unknown) => isIndex(v) || (Array.isArray(v) && v.every(isIndex)),
+};
+
+function checkJitOptions(what: string, opts: unknown): JitOptions {
+  return checkOptions<JitOptions>(what, opts, {
+    fusion: rules.boolean,
+    backend: { expected: 'a backend name (a string)', ok: (v) => typeof v === 'string' },
+    donate: indexRule,
+    static: indexRule,
+    reuse: rules.boolean,
+  });
 }
 
 /** The traced IR of `f` at these arguments, like jax.make_jaxpr. */
 export function makeIR(f: Fn, opts: JitOptions = {}): (...args: unknown[]) => string {
+  if (typeof f !== 'function') throw new LazygradError(`makeIR: expected a function, got ${describeValue(f)}`);
+  opts = checkJitOptions('makeIR', opts);
   return (...args: unknown[]) =>
     jit(f, opts)
       .lower(...args)

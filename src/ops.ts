@@ -16,7 +16,6 @@ import {
   broadcastShapes,
   emit,
   fmtShape,
-  normAxis,
   promote,
   sizeOf,
   isPermutation,
@@ -29,6 +28,32 @@ import { broadcastValue, toTensor } from './operands';
 export { broadcastValue } from './operands';
 
 /** Wraps IR errors so every failure names the user-facing op. */
+/**
+ * One axis of a rank-`nd` tensor (negative counts from the end): a
+ * non-integer or out-of-range axis is a ShapeError saying which.
+ */
+export function axisOf(op: string, a: unknown, nd: number): number {
+  if (typeof a !== 'number') throw new ShapeError(`${op}: axis must be an integer, got ${show(a)}`);
+  if (!Number.isInteger(a)) throw new ShapeError(`${op}: axis ${String(a)} is not an integer`);
+  if (nd === 0)
+    throw new ShapeError(`${op}: axis ${a} is out of range: a 0-d tensor has no axes (omit the axis to reduce it)`);
+  if (a < -nd || a >= nd)
+    throw new ShapeError(
+      `${op}: axis ${a} is out of range for a tensor of rank ${nd} (expected ${-nd} <= axis < ${nd})`,
+    );
+  return a < 0 ? a + nd : a;
+}
+
+/** keepdims must be a boolean (a misplaced argument would otherwise be read as truthy). */
+function keepFlag(op: string, keepdims: unknown): boolean {
+  if (keepdims === undefined) return false;
+  if (typeof keepdims !== 'boolean')
+    throw new LazygradError(
+      `${op}: keepdims must be true or false, got ${typeof keepdims === 'number' ? String(keepdims) : show(keepdims)}`,
+    );
+  return keepdims;
+}
+
 function guard<T>(op: string, f: () => T): T {
   try {
     return f();
@@ -128,8 +153,8 @@ export function cast(x: Tensor, dtype: PublicDType): Tensor {
 }
 
 export function relu(x: Tensor): Tensor {
-  // where(x > 0, x, 0): gradient 0 at 0, as PyTorch and JAX.
-  return where(binary('gt', x, 0), x, 0);
+  // where(x <= 0, 0, x): gradient 0 at 0, as PyTorch and JAX; NaN fails the test and passes through.
+  return where(binary('le', x, 0), 0, x);
 }
 
 export function where(c: TensorLike, a: TensorLike, b: TensorLike): Tensor {
@@ -168,8 +193,7 @@ export function normAxes(x: Tensor, axis: Axis, op: string): number[] {
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const out = guard(op, () =>
     list.map((a) => {
-      if (typeof a !== 'number') throw new ShapeError(`axis must be a number, got ${show(a)}`);
-      return normAxis(a, nd, op);
+      return axisOf(op, a, nd);
     }),
   );
   if (new Set(out).size !== out.length)
@@ -179,18 +203,21 @@ export function normAxes(x: Tensor, axis: Axis, op: string): number[] {
 
 export function sum(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'sum');
+  keepdims = keepFlag('sum', keepdims);
   const dt: DType = x._dtype === 'bool' ? 'i32' : x._dtype;
   return apply('sum', [x], (v) => emit('sum', [castValue(v, dt)], { axes, keepdims: !!keepdims }));
 }
 
 export function mean(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'mean');
+  keepdims = keepFlag('mean', keepdims);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
   return binary('div', sum(cast(x, 'float32'), axes, keepdims), count);
 }
 
 export function max(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'max');
+  keepdims = keepFlag('max', keepdims);
   const empty = axes.find((a) => x.shape[a] === 0);
   if (empty !== undefined)
     throw new ShapeError(`max: cannot reduce the empty axis ${empty} of shape ${fmtShape(x.shape)}`);
@@ -200,6 +227,7 @@ export function max(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
 
 export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'min');
+  keepdims = keepFlag('min', keepdims);
   if (axes.some((a) => x.shape[a] === 0))
     throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
   if (x._dtype === 'bool') return cast(min(cast(x, 'int32'), axes, keepdims), 'bool');
@@ -208,14 +236,16 @@ export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
 
 export function argmax(x: Tensor, axis: number | undefined, keepdims: boolean): Tensor {
   if (axis === undefined || axis === null) return argmax(reshape(x, [-1]), 0, false);
-  const ax = guard('argmax', () => normAxis(axis, x.ndim, 'argmax'));
+  const ax = axisOf('argmax', axis, x.ndim);
+  keepdims = keepFlag('argmax', keepdims);
   const n = x.shape[ax];
   if (n === 0) throw new ShapeError(`argmax: cannot reduce the empty axis ${ax} of shape ${fmtShape(x.shape)}`);
   const xs = stopGradient(x._dtype === 'bool' ? cast(x, 'int32') : x);
   const m = max(xs, ax, true);
   const idx = new Tensor(emit('iota', [], { shape: x.shape, axis: ax }));
   // First index attaining the maximum: min over candidates, written as -max(-c).
-  const cand = where(binary('eq', xs, m), idx, n);
+  // A NaN makes the max NaN and equals nothing: then the NaNs are the candidates (numpy's first NaN).
+  const cand = where(binary('or', binary('eq', xs, m), binary('ne', xs, xs)), idx, n);
   return unary('neg', max(unary('neg', cand), ax, keepdims));
 }
 
@@ -240,6 +270,7 @@ export function logSoftmax(x: Tensor, axis: number): Tensor {
 
 export function logsumexp(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   const axes = normAxes(x, axis, 'logsumexp');
+  keepdims = keepFlag('logsumexp', keepdims);
   const m = stableShift(x, axes);
   const r = binary('add', unary('log', sum(unary('exp', binary('sub', x, m)), axes, true)), m);
   return keepdims ? r : squeeze(r, axes);
@@ -318,7 +349,7 @@ export function squeeze(x: Tensor, axis: Axis): Tensor {
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
-  const ax = guard('unsqueeze', () => normAxis(axis, x.ndim + 1, 'unsqueeze'));
+  const ax = axisOf('unsqueeze', axis, x.ndim + 1);
   const s = x.shape;
   s.splice(ax, 0, 1);
   return reshape(x, s);
@@ -395,7 +426,7 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
     throw new ShapeError('concat: expected a non-empty array of tensors');
   const nd = ts[0].ndim;
   if (nd === 0) throw new ShapeError('concat: cannot concatenate 0-d tensors (use stack)');
-  const ax = guard('concat', () => normAxis(axis, nd, 'concat'));
+  const ax = axisOf('concat', axis, nd);
   for (const t of ts) {
     if (t.ndim !== nd || t.shape.some((d, i) => i !== ax && d !== ts[0].shape[i])) {
       throw new ShapeError(
@@ -421,7 +452,7 @@ export function stack(ts: readonly Tensor[], axis = 0): Tensor {
     if (t.ndim !== nd || t.shape.some((d, i) => d !== ts[0].shape[i])) {
       throw new ShapeError(`stack: all shapes must be equal, got ${ts.map((u) => fmtShape(u.shape)).join(', ')}`);
     }
-  const ax = guard('stack', () => normAxis(axis, nd + 1, 'stack'));
+  const ax = axisOf('stack', axis, nd + 1);
   return concat(
     ts.map((t) => unsqueeze(t, ax)),
     ax,

@@ -73,7 +73,8 @@ export function checkOptions<T extends object>(
     throw new LazygradError(`${op}: expected an options object with keys among {${list}}, got ${describeValue(opts)}`);
   for (const key of Object.keys(opts)) {
     if (key in rules) continue;
-    const near = names.filter((n) => distance(n.toLowerCase(), key.toLowerCase()) <= 2);
+    const dist = (n: string) => distance(n.toLowerCase(), key.toLowerCase());
+    const near = names.filter((n) => dist(n) <= 2).sort((a, b) => dist(a) - dist(b));
     const hint = near.length ? `; did you mean '${near[0]}'?` : '';
     throw new LazygradError(`${op}: unknown option '${key}' (options are: ${list})${hint}`);
   }

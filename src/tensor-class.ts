@@ -14,6 +14,7 @@ import type { Storage } from './storage';
 import type { TensorMethods } from './tensor';
 import { markGradLeaf } from './grad-leaves';
 import { realizeTensors, readTensor } from './realize';
+import { isTraced } from './traced';
 
 export type TensorLike = Tensor | number | boolean;
 export type Axis = number | readonly number[] | undefined | null;
@@ -132,14 +133,73 @@ export class Tensor {
     this._disposed = true;
     this._storage?.release('disposed');
   }
+  /**
+   * The values, printed like PyTorch: `tensor([[1, 2], [3, 4]], dtype=float32)`,
+   * realising the tensor if needed and summarising each axis with `...`
+   * beyond 1000 elements. A tensor whose values cannot exist (traced inside
+   * jit or grad, disposed, donated) prints its type only, e.g.
+   * `Tensor(traced float32[2,3])`.
+   */
   toString(): string {
-    return `Tensor(${this.dtype}[${this.shape.join(',')}])`;
+    const type = `${this.dtype}[${this.shape.join(',')}]`;
+    if (this._disposed || this._storage?.state === 'disposed') return `Tensor(disposed ${type})`;
+    if (this._storage?.state === 'donated') return `Tensor(donated ${type})`;
+    if (isTraced(this)) return `Tensor(traced ${type})`;
+    let data: TypedArray;
+    try {
+      data = readTensor(this, 'toString', false);
+    } catch (e) {
+      if (e instanceof LazygradError) return `Tensor(${type}, not readable: ${e.message})`;
+      throw e;
+    }
+    return `tensor(${formatValues(data, this._value.shape, this._value.dtype)}, dtype=${this.dtype})`;
+  }
+  /** How Node's console.log and util.inspect show a tensor (no `node:util` import, so browsers need nothing). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // ---- autodiff (PyTorch style; `backward()` is installed by tensor.ts) ----
   zeroGrad(): void {
     this.grad = null;
   }
+}
+
+/** Beyond this many elements, printing shows the first and last EDGE entries of each axis. */
+const SUMMARY_THRESHOLD = 1000;
+const EDGE = 3;
+const LINE_WIDTH = 80;
+
+function formatNumber(x: number, dtype: DType): string {
+  if (dtype === 'bool') return x !== 0 ? 'true' : 'false';
+  if (dtype === 'i32' || !Number.isFinite(x) || Number.isInteger(x)) return String(x);
+  return String(Number(x.toPrecision(5)));
+}
+
+/** Nested brackets of `data` (row-major, `shape`), on one line if it fits, else one row per line. */
+function formatValues(data: TypedArray, shape: readonly number[], dtype: DType): string {
+  if (shape.length === 0) return formatNumber(data[0], dtype);
+  const summarise = sizeOf(shape) > SUMMARY_THRESHOLD;
+  const strides = shape.map((_, d) => sizeOf(shape.slice(d + 1)));
+  const build = (dim: number, offset: number, multiline: boolean): string => {
+    const n = shape[dim];
+    const idx =
+      summarise && n > 2 * EDGE
+        ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
+        : [...Array(n).keys()];
+    const last = dim === shape.length - 1;
+    const parts = idx.map((i) =>
+      i < 0
+        ? '...'
+        : last
+          ? formatNumber(data[offset + i], dtype)
+          : build(dim + 1, offset + i * strides[dim], multiline),
+    );
+    const sep = !last && multiline ? ',\n' + ' '.repeat('tensor('.length + dim + 1) : ', ';
+    return `[${parts.join(sep)}]`;
+  };
+  const flat = build(0, 0, false);
+  return flat.length + 'tensor(, dtype=float32)'.length <= LINE_WIDTH || shape.length === 1 ? flat : build(0, 0, true);
 }
 
 /** @internal Parses a public dtype name. */

@@ -134,7 +134,7 @@ export class TensorMethods {
   logSoftmax(this: Tensor, axis = -1): Tensor {
     return ops.logSoftmax(this, axis);
   }
-  logsumexp(this: Tensor, axis: Axis = -1, keepdims = false): Tensor {
+  logsumexp(this: Tensor, axis?: Axis, keepdims = false): Tensor {
     return ops.logsumexp(this, axis, keepdims);
   }
   matmul(this: Tensor, o: Tensor): Tensor {

@@ -58,8 +58,9 @@ export const GPUJS_OPS: { readonly [K in ExprOp]: GlOp } = {
   div: (a) => `(${a[0]} / ${a[1]})`,
   // Only for a positive base, which is all the pow decomposition leaves.
   pow: (a) => `Math.pow(${a[0]}, ${a[1]})`,
-  maximum: (a) => `Math.max(${a[0]}, ${a[1]})`,
-  minimum: (a) => `Math.min(${a[0]}, ${a[1]})`,
+  // GL's max/min may drop a NaN operand; Math's propagate it (NaN + x is NaN).
+  maximum: (a) => `(${a[0]} != ${a[0]} || ${a[1]} != ${a[1]} ? ${a[0]} + ${a[1]} : Math.max(${a[0]}, ${a[1]}))`,
+  minimum: (a) => `(${a[0]} != ${a[0]} || ${a[1]} != ${a[1]} ? ${a[0]} + ${a[1]} : Math.min(${a[0]}, ${a[1]}))`,
   and: (a) => `(${a[0]} * ${a[1]})`,
   or: (a) => `Math.max(${a[0]}, ${a[1]})`,
   lt: compare('<'),

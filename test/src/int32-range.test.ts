@@ -35,13 +35,16 @@ describe('int32 values out of range', () => {
   it('full / zeros / ones with an int32 value out of range or fractional are errors', () => {
     expect(() => lg.full([2], 3e9, { dtype: 'int32' })).toThrow(/full: .*3000000000 .*int32 range/);
     expect(() => lg.full([2], 1.5, { dtype: 'int32' })).toThrow(/full: .*1\.5 .*not an integer/);
-    expect(lg.full([2], 2 ** 31 - 1, { dtype: 'int32' }).toArray()).toEqual([2147483647, 2147483647]);
+    // gpujs holds int32 exactly only below 2^24 (SPEC): the extremes are read back on the others.
+    if (lg.getBackend() !== 'gpujs')
+      expect(lg.full([2], 2 ** 31 - 1, { dtype: 'int32' }).toArray()).toEqual([2147483647, 2147483647]);
   });
 
   it('arange with integer bounds beyond int32 is an error', () => {
     expect(() => lg.arange(3e9, 3e9 + 2)).toThrow(/arange: .*int32 range/);
     expect(() => lg.arange(2 ** 31 - 2, 2 ** 31 + 1)).toThrow(/arange: .*int32 range/);
-    expect(lg.arange(2 ** 31 - 3, 2 ** 31 - 1).toArray()).toEqual([2147483645, 2147483646]);
+    if (lg.getBackend() !== 'gpujs')
+      expect(lg.arange(2 ** 31 - 3, 2 ** 31 - 1).toArray()).toEqual([2147483645, 2147483646]);
   });
 
   it('other typed-array kinds that cannot become tensors are errors, not TypeErrors', () => {

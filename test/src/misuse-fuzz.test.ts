@@ -206,6 +206,17 @@ describe('misuse fuzz: nn, optim, creation limits, trees', () => {
       ['zeros([2 ** 53])', () => lg.zeros([2 ** 53])],
       ['sgd misspelt momentum', () => lg.optim.sgd({ lr: 0.1, momentun: 0.9 } as never)],
       ['nn.conv2d of a 3-D input', () => lg.nn.conv2d(lg.nn.init.conv2d(1, 1, 1), lg.ones([1, 4, 4]))],
+      ["makeIR(f)('s')", () => lg.makeIR((t: lg.Tensor) => t.add(1))('s')],
+      ['grad(5)', () => lg.grad(5 as never)],
+      ['jit donate [5] at the call', () => lg.jit((t: lg.Tensor) => t, { donate: [5] })(x())],
+      ["jit donate 'x'", () => lg.jit((t: lg.Tensor) => t, { donate: 'x' } as never)],
+      ['jit misspelt fusion', () => lg.jit((t: lg.Tensor) => t, { fusoin: false } as never)],
+      ['mean(NaN)', () => x().mean(NaN)],
+      ['sum(1.5)', () => x().sum(1.5)],
+      ['conv2d of a 3-D input', () => lg.conv2d(lg.ones([1, 4, 4]), lg.ones([1, 1, 1, 1]))],
+      ['0-d sum(0)', () => lg.tensor(1).sum(0)],
+      ['int32 add(3e9)', () => lg.tensor(new Int32Array([1])).add(3e9)],
+      ['sum keepdims "yes"', () => x().sum(0, 'yes' as never)],
     ];
     for (const [what, f] of cases) expect(f, what).toThrow(lg.LazygradError);
   });
