@@ -8,7 +8,8 @@
 import { type Node, type Value, LazygradError, DTypeError, fmtShape, makeNode, param, constant, toPublic } from '../ir';
 import { expandVjp } from '../passes';
 import { broadcastValue } from './operands';
-import { flattenTree, unflattenTree, type TreeDef } from './pytree';
+import { flattenTree, treeTensors, unflattenTree, type TreeDef } from './pytree';
+import { markSiblings } from './realize';
 import { settings } from './settings';
 import { Tensor } from './tensor';
 import { isTracing, makeBody, withTrace } from './trace';
@@ -184,14 +185,15 @@ function valueAndGradAs(what: string, f: Fn, opts: GradOptions): (...args: unkno
     const trees = gradTrees(t, argnums, grads);
     const g = Array.isArray(opts.argnums) ? trees : trees[0];
     const value = new Tensor(outs[0]);
-    if (t.aux) {
-      const aux = unflattenTree(
-        t.aux.def,
-        outs.slice(1).map((v) => new Tensor(v)),
-      );
-      return [[value, aux], g];
-    }
-    return [value, g];
+    const aux = t.aux
+      ? unflattenTree(
+          t.aux.def,
+          outs.slice(1).map((v) => new Tensor(v)),
+        )
+      : undefined;
+    // Eagerly, reading the value realises the gradients with it (one forward pass, not two).
+    if (!isTracing()) markSiblings(treeTensors([value, aux, g]));
+    return t.aux ? [[value, aux], g] : [value, g];
   };
 }
 

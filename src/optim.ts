@@ -9,7 +9,9 @@
 import { LazygradError } from '../ir';
 import { zeros } from './creation';
 import { type OptionRule, checkOptions, describeValue, rules } from './option-check';
-import { flattenTree } from './pytree';
+import { flattenTree, treeTensors } from './pytree';
+import { realizeTensors } from './realize';
+import { isTracing } from './trace';
 import { Tensor } from './tensor';
 import { checkMatchingTrees, checkSameStructure, checkTensorLeaves, treeMap } from './tree-util';
 
@@ -31,6 +33,16 @@ const learningRate: OptionRule = {
 };
 
 const zerosLike = (t: Tensor) => zeros(t.shape);
+
+/**
+ * Outside a trace an update's results are computed at once, in one program (as tinygrad's
+ * optimiser step does): otherwise every eager step would keep the whole history of updates
+ * as a growing lazy graph, recomputed on each read. Inside jit or grad they stay lazy.
+ */
+function realizedOutsideTrace<R extends [unknown, unknown]>(result: R): R {
+  if (!isTracing()) realizeTensors(treeTensors(result), 'optim update');
+  return result;
+}
 
 /** Validates update's arguments: grads and state against params, state against what init(params) gives. */
 function checkUpdate(op: string, grads: unknown, state: unknown, params: unknown, stateOf: (p: unknown) => unknown) {
@@ -59,10 +71,10 @@ export function sgd(opts: SgdOptions): Optimizer<{ velocity: unknown }> {
     },
     update(grads, state, params) {
       checkUpdate('optim.sgd.update', grads, state, params, stateOf);
-      if (!momentum) return [treeMap((p, g) => p.sub(g.mul(lr)), params, grads), state];
+      if (!momentum) return realizedOutsideTrace([treeMap((p, g) => p.sub(g.mul(lr)), params, grads), state]);
       checkMatchingTrees('optim.sgd.update', 'state.velocity', state.velocity, 'params', params);
       const velocity = treeMap((v, g) => v.mul(momentum).add(g), state.velocity, grads);
-      return [treeMap((p, v) => p.sub(v.mul(lr)), params, velocity), { velocity }];
+      return realizedOutsideTrace([treeMap((p, v) => p.sub(v.mul(lr)), params, velocity), { velocity }]);
     },
   };
 }
@@ -114,7 +126,7 @@ export function adam(opts: AdamOptions): Optimizer<AdamState> {
       const c1 = step.mul(Math.log(b1)).exp().neg().add(1); // 1 - b1^t
       const c2 = step.mul(Math.log(b2)).exp().neg().add(1); // 1 - b2^t
       const next = treeMap((p, mi, vi) => p.sub(mi.div(c1).mul(lr).div(vi.div(c2).sqrt().add(eps))), params, m, v);
-      return [next, { step, m, v }];
+      return realizedOutsideTrace([next, { step, m, v }]);
     },
   };
 }

@@ -11,8 +11,45 @@ import { currentBackend, settings } from './settings';
 import { Storage } from './storage';
 import type { Tensor } from './tensor-class';
 
-export function realizeTensors(ts: readonly Tensor[], what = 'realize'): void {
-  for (const t of ts) t._check(what);
+/** The outputs of one eager call (valueAndGrad's value, aux and gradients), by each of them. */
+const siblings = new WeakMap<Tensor, readonly WeakRef<Tensor>[]>();
+
+/**
+ * Marks tensors as outputs of one call: reading one of them realises, in the same program, the
+ * others the user still holds (an eager step's loss and gradients share their forward pass).
+ */
+export function markSiblings(ts: readonly Tensor[]): void {
+  const refs = ts.map((t) => new WeakRef(t));
+  for (const t of ts) siblings.set(t, refs);
+}
+
+/** `ts` with the pending, usable siblings of each. */
+function withSiblings(ts: readonly Tensor[]): Tensor[] {
+  const out = new Set(ts);
+  for (const t of ts) {
+    for (const ref of siblings.get(t) ?? []) {
+      const s = ref.deref();
+      if (s && !out.has(s) && s._value.node.op !== 'buffer' && !s._disposed) out.add(s);
+    }
+    siblings.delete(t);
+  }
+  return [...out];
+}
+
+export function realizeTensors(requested: readonly Tensor[], what = 'realize'): void {
+  for (const t of requested) t._check(what);
+  const all = withSiblings(requested);
+  if (all.length === requested.length) return realizeNow(requested, what);
+  try {
+    realizeNow(all, what);
+  } catch (e) {
+    // A sibling that cannot be computed (its inputs were donated since) must not fail this read.
+    if (!(e instanceof LazygradError)) throw e;
+    realizeNow(requested, what);
+  }
+}
+
+function realizeNow(ts: readonly Tensor[], what: string): void {
   const pending = ts.filter((t) => t._value.node.op !== 'buffer');
   if (!pending.length) return;
   const values = [...new Set(pending.map((t) => t._value))];
