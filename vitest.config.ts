@@ -3,9 +3,9 @@ import './backends/builtin';
 import { registeredBackends } from './backends/registry';
 
 // One project per registered backend that is testable here (gpujs: where a
-// GL context is expected, see backends/builtin.ts). The reference backend
-// `js` runs every suite; the others run the backend-independent ones.
-const REFERENCE_BACKEND = 'js';
+// GL context is expected, see backends/builtin.ts). `js` runs every suite;
+// the others run the backend-independent ones.
+const FULL_SUITE_BACKEND = 'js';
 const BACKEND_INDEPENDENT = [
   'test/src/**/*.test.ts',
   'test/jit/**/*.test.ts',
@@ -13,16 +13,31 @@ const BACKEND_INDEPENDENT = [
   'test/passes/fusion-equivalence.test.ts',
 ];
 
+/** The interpreter is slow: the suites whose programs are small. */
+const REFERENCE_SUITES = ['test/autodiff/**/*.test.ts', 'test/jit/donate-alias.test.ts'];
+
 const projects = registeredBackends()
   .filter(({ info }) => info.testable?.() ?? true)
   .map(({ name }) => ({
     extends: true as const,
     test: {
       name,
-      include: name === REFERENCE_BACKEND ? ['test/**/*.test.ts'] : BACKEND_INDEPENDENT,
+      include: name === FULL_SUITE_BACKEND ? ['test/**/*.test.ts'] : BACKEND_INDEPENDENT,
       env: { LAZYGRAD_BACKEND: name },
     },
   }));
+
+// A backend registered from outside the package (test/backends/interpreter-backend.ts, every
+// kernel through the reference interpreter) runs shared suites too: what a new backend gets.
+projects.push({
+  extends: true as const,
+  test: {
+    name: 'reference',
+    include: REFERENCE_SUITES,
+    env: { LAZYGRAD_BACKEND: 'reference' },
+    setupFiles: ['test/setup/register-reference-backend.ts'],
+  },
+} as (typeof projects)[number]);
 
 export default defineConfig({
   test: {

@@ -6,79 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as lg from '../../src/index';
-import { type DType, type Kernel, type KernelPlan, evaluateKernel } from '../../ir';
-import {
-  type AllocateOptions,
-  type Backend,
-  type CompiledPlan,
-  type DeviceBuffer,
-  type RunOptions,
-  type TypedArray,
-  arrayFor,
-} from '../../backends/backend';
-import { runPlan } from '../../backends/executor';
+import { InterpreterBackend } from './interpreter-backend';
 import { backendNames, createBackend, registerBackend, registeredBackends } from '../../backends/registry';
 
-interface ToyBuffer extends DeviceBuffer {
-  readonly data: TypedArray;
-}
-
-/** A backend in a few lines: typed arrays on the host, kernels evaluated by the reference interpreter. */
-class InterpreterBackend implements Backend {
-  readonly name = 'toy-interpreter';
-  readonly mode = 'reference';
-  readonly limits = { maxKernelInputs: Infinity, multiReduceKernels: true, inPlaceWithinKernel: true };
-  readonly compileCount = 0;
-  readonly freesBuffers = false;
-  readonly downloadIsView = true;
-  readonly writesInPlace = true;
-  readonly float64Scalars = false;
-  dispatched = 0;
-
-  upload(dtype: DType, data: ArrayLike<number>): ToyBuffer {
-    const buf = this.allocate(dtype, data.length);
-    buf.data.set(data);
-    return buf;
-  }
-  download(buf: DeviceBuffer): TypedArray {
-    return (buf as ToyBuffer).data;
-  }
-  free(): void {}
-  allocate(dtype: DType, size: number, _opts?: AllocateOptions): ToyBuffer {
-    return { dtype, size, data: arrayFor(dtype, size) };
-  }
-  compile(plan: KernelPlan): CompiledPlan {
-    const sources = plan.kernels.map((k) => ({ name: k.name, source: `// interpreted: ${k.ops.join(', ')}` }));
-    return { plan, sources, prepared: plan.kernels.map(() => undefined) };
-  }
-  dispatch(
-    _prepared: unknown,
-    kernel: Kernel,
-    inputs: readonly DeviceBuffer[],
-    outputs: readonly DeviceBuffer[],
-    args: readonly number[],
-  ): void {
-    this.dispatched++;
-    const values = evaluateKernel(
-      kernel,
-      inputs.map((b) => (b as ToyBuffer).data),
-      args,
-    );
-    outputs.forEach((b, i) => (b as ToyBuffer).data.set(values[i]));
-  }
-  run(
-    exe: CompiledPlan,
-    params: readonly DeviceBuffer[],
-    captures: readonly DeviceBuffer[],
-    scalars: readonly number[],
-    opts?: RunOptions,
-  ): DeviceBuffer[] {
-    return runPlan(this, exe, params, captures, scalars, opts);
-  }
-}
-
 const TOY = 'toy-interpreter';
-registerBackend(TOY, () => new InterpreterBackend(), { description: 'test backend: the reference interpreter' });
+registerBackend(TOY, () => new InterpreterBackend(TOY), { description: 'test backend: the reference interpreter' });
 const toy = createBackend(TOY) as InterpreterBackend;
 
 type Out = lg.Tensor | lg.Tensor[];
