@@ -117,9 +117,14 @@ export function arrayFor(dtype: DType, size: number, float64 = false, uninitiali
     throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
   }
   const Ctor = dtype === 'f32' ? (float64 ? Float64Array : Float32Array) : dtype === 'i32' ? Int32Array : Uint8Array;
-  if (uninitialised && size >= UNZEROED_MIN && typeof Buffer !== 'undefined') {
-    // An unpooled Buffer owns its whole ArrayBuffer, at offset 0.
-    return new Ctor(Buffer.allocUnsafeSlow(size * Ctor.BYTES_PER_ELEMENT).buffer, 0, size);
+  const bytes = size * Ctor.BYTES_PER_ELEMENT;
+  try {
+    // An unpooled Buffer owns its whole ArrayBuffer, at offset 0 (Node's Buffers stop at 4 GiB).
+    if (uninitialised && size >= UNZEROED_MIN && bytes <= 2 ** 32 && typeof Buffer !== 'undefined')
+      return new Ctor(Buffer.allocUnsafeSlow(bytes).buffer, 0, size);
+    return new Ctor(size);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (${bytes} bytes): out of memory`);
   }
-  return new Ctor(size);
 }

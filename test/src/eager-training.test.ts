@@ -26,7 +26,7 @@ describe('eager training loops stay flat', () => {
     for (let step = 0; step < 300; step++) {
       const t0 = performance.now();
       const [l, g] = lg.valueAndGrad(loss)(params) as [T, unknown];
-      losses.push(l.item());
+      losses.push(l.item() as number);
       [params, state] = opt.update(g, state as never, params) as [unknown, unknown];
       times.push(performance.now() - t0);
       if (step === 60) heapAt60 = process.memoryUsage().heapUsed;
@@ -70,7 +70,7 @@ describe('eager training loops stay flat', () => {
       for (const p of params) [p.w.requiresGrad, p.b.requiresGrad] = [true, true];
       const l = lg.nn.crossEntropy(lg.nn.mlp(params as never, x), y);
       l.backward();
-      losses.push(l.item());
+      losses.push(l.item() as number);
       const grads = params.map((p) => ({ w: p.w.grad!, b: p.b.grad! }));
       [params, state] = opt.update(grads, state as never, params) as [typeof params, unknown];
       times.push(performance.now() - t0);
