@@ -81,8 +81,9 @@ export function simplify(g: Graph): Graph {
   const reluOfMask = reluMasks(g);
   const maskFromOutput = new Map<Node, Value>();
   return rewrite(g, (n, inputs) => {
-    // After relu's output h = where(x > 0, x, 0) exists, later readers of the mask x > 0 read
-    // h > 0 instead (equal, NaN included), so x is needed only by the kernel that makes h.
+    // After relu's output h = where(x <= 0, 0, x) (or where(x > 0, x, 0)) exists, later readers
+    // of the mask read h <= 0 (h > 0) instead, equal NaN included, so x is needed only by the
+    // kernel that makes h.
     const ins = inputs.map((v) => {
       const relu = reluOfMask.get(v.node);
       const h = relu && maskFromOutput.get(relu);
@@ -94,28 +95,22 @@ export function simplify(g: Graph): Graph {
       (ins.every((v, i) => v === inputs[i]) ? undefined : makeNode(n.op, ins, n.attrs, n.body, n.data).out);
     if (reluOfMask.size && [...reluOfMask.values()].includes(n)) {
       const h = out ?? n.out;
-      maskFromOutput.set(n, emit('gt', [h, n.inputs[2]]));
+      const mask = n.inputs[0].node;
+      maskFromOutput.set(n, emit(mask.op, [h, mask.inputs[1]]));
     }
     return out ? [out] : undefined;
   });
 }
 
-/** Masks m = gt(x, 0) with a relu h = where(m, x, 0) over them: m -> h. */
+/** Masks m with a relu over them, m -> h: m = le(x, 0), h = where(m, 0, x); or m = gt(x, 0), h = where(m, x, 0). */
 function reluMasks(g: Graph): Map<Node, Node> {
   const out = new Map<Node, Node>();
+  const scalarZero = (v: Value) => isConst(v, 0) && v.shape.length === 0;
   for (const n of g.nodes) {
     if (n.op !== 'where') continue;
-    const [m, x, z] = n.inputs;
-    if (
-      m.node.op === 'gt' &&
-      m.node.inputs[0] === x &&
-      isConst(m.node.inputs[1], 0) &&
-      isConst(z, 0) &&
-      z.shape.length === 0 &&
-      m.node.inputs[1].shape.length === 0
-    ) {
-      out.set(m.node, n);
-    }
+    const [m, a, b] = n.inputs;
+    const [x, zero] = m.node.op === 'le' ? [b, a] : m.node.op === 'gt' ? [a, b] : [];
+    if (x && m.node.inputs[0] === x && scalarZero(m.node.inputs[1]) && scalarZero(zero!)) out.set(m.node, n);
   }
   return out;
 }
