@@ -4,7 +4,7 @@
  * executor (executor.ts) drives, plus what the rest of lazygrad reads: its
  * name, mode and limits (as plain data for the passes, `BackendLimits`).
  */
-import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../ir';
+import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError, MAX_ELEMENTS } from '../ir';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
@@ -113,7 +113,7 @@ const UNZEROED_MIN = 1 << 14;
  * 4 MB output cost about a quarter of a memory-bound 1M-element kernel).
  */
 export function arrayFor(dtype: DType, size: number, float64 = false, uninitialised = false): TypedArray {
-  if (!Number.isSafeInteger(size) || size < 0 || size > 2 ** 31 - 1) {
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_ELEMENTS) {
     throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
   }
   const Ctor = dtype === 'f32' ? (float64 ? Float64Array : Float32Array) : dtype === 'i32' ? Int32Array : Uint8Array;

@@ -33,3 +33,7 @@ export function fromPublic(d: string): DType | undefined {
 export function byteSize(d: DType): number {
   return d === 'bool' ? 1 : 4;
 }
+
+/** The int32 range: a JS number given for an int32 value must lie in it (never a silent wrap). */
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;

@@ -37,7 +37,7 @@ interface Traced {
   aux?: { def: TreeDef; count: number };
 }
 
-const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const isIndex = rules.nonNegativeInt.ok;
 const gradRules = {
   argnums: {
     expected: 'a non-negative integer or an array of them',

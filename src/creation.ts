@@ -10,6 +10,8 @@ import {
   LazygradError,
   ShapeError,
   DTypeError,
+  INT32_MAX,
+  INT32_MIN,
   bufferLeaf,
   checkSize,
   constant,
@@ -122,9 +124,6 @@ export function tensor(data: Nested | ArrayLike<number> | Tensor, opts: CreateOp
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }
-
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 /** A value given for an int32 tensor: an integer in range, or an error naming it (never a silent wrap). */
 function int32Value(v: number, op: string, where = ''): number {

@@ -312,7 +312,7 @@ function donatable(
   return [...donated].every(keep) ? donated : new Set([...donated].filter(keep));
 }
 
-const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const isIndex = rules.nonNegativeInt.ok;
 const indexRule = {
   expected: 'an argument index (a non-negative integer) or an array of them',
   ok: (v: unknown) => isIndex(v) || (Array.isArray(v) && v.every(isIndex)),

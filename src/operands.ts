@@ -4,7 +4,7 @@
  * to a shape with explicit reshape + expand (the IR broadcasts only 0-d
  * operands implicitly).
  */
-import { type DType, type Value, DTypeError, LazygradError, constant, emit } from '../ir';
+import { type DType, type Value, DTypeError, INT32_MAX, INT32_MIN, LazygradError, constant, emit } from '../ir';
 import { Tensor, type TensorLike } from './tensor-class';
 
 /** The dtype a JS number or boolean takes next to a tensor of dtype `other` (weak typing). */
@@ -23,9 +23,9 @@ export function toTensor(x: TensorLike, like: DType, op: string): Tensor {
   if (typeof x === 'number' || typeof x === 'boolean') {
     const dt = weakDType(x, like);
     // An integer next to an int32 (or bool) tensor is weakly typed int32: one it cannot hold would wrap silently.
-    if (dt === 'i32' && typeof x === 'number' && (x < -(2 ** 31) || x > 2 ** 31 - 1))
+    if (dt === 'i32' && typeof x === 'number' && (x < INT32_MIN || x > INT32_MAX))
       throw new DTypeError(
-        `${op}: the number ${x} is outside the int32 range [-2147483648, 2147483647] of the ${like === 'bool' ? 'bool (promoted to int32)' : 'int32'} operand; cast the tensor to float32 first (x.cast('float32'))`,
+        `${op}: the number ${x} is outside the int32 range [${INT32_MIN}, ${INT32_MAX}] of the ${like === 'bool' ? 'bool (promoted to int32)' : 'int32'} operand; cast the tensor to float32 first (x.cast('float32'))`,
       );
     return scalarTensor(x, dt);
   }

@@ -24,9 +24,6 @@ import {
 import { Tensor, type TensorLike, type Axis, parseDType } from './tensor-class';
 import { broadcastValue, toTensor } from './operands';
 
-// src/creation.ts imports broadcastValue from here.
-export { broadcastValue } from './operands';
-
 /** Wraps IR errors so every failure names the user-facing op. */
 /**
  * One axis of a rank-`nd` tensor (negative counts from the end): a
