@@ -65,6 +65,8 @@ export interface Backend {
    * inputs are freed after the run instead.
    */
   readonly writesInPlace: boolean;
+  /** File extension of the generated kernel source (`LAZYGRAD_DUMP`); `js` when absent. */
+  readonly sourceExtension?: string;
   /** Whether f32 kernel arguments stay float64 (gradient checks); otherwise they are rounded to float32. */
   readonly float64Scalars: boolean;
   upload(dtype: DType, data: ArrayLike<number>): DeviceBuffer;

@@ -6,6 +6,8 @@
 import { createGpujsBackend } from './gpujs/backend';
 import { JsBackend } from './js/backend';
 import { registerBackend } from './registry';
+import { WasmBackend } from './wasm/backend';
+import { hasSimd } from './wasm/webassembly';
 
 const env = (name: string) => (typeof process !== 'undefined' ? process.env[name] : undefined);
 
@@ -15,4 +17,8 @@ registerBackend('gpujs', createGpujsBackend, {
   description: 'gpu.js kernels on headless GL (webasm or cpu without GL, reported)',
   // Where a GL context is expected: CI demands one (a missing context is then an error), or a display is set.
   testable: () => env('LAZYGRAD_GPUJS_MODE') === 'headlessgl' || !!env('DISPLAY'),
+});
+registerBackend('wasm', () => new WasmBackend(), {
+  description: 'WebAssembly SIMD kernels (where the engine has SIMD128)',
+  testable: hasSimd,
 });

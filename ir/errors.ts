@@ -3,8 +3,8 @@
  * rules that raise most of these errors live here; src/ re-exports it.
  */
 export class LazygradError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }

@@ -146,7 +146,7 @@ function dumpProgram(p: Program, dir: string): void {
     writeFileSync(`${base}.${stage}.dot`, graphToDot(gr) + '\n');
   }
   writeFileSync(`${base}.fused.ir`, fusedText(p) + '\n');
-  writeFileSync(`${base}.kernels.js`, kernelsText(p) + '\n');
+  writeFileSync(`${base}.kernels.${p.backend.sourceExtension ?? 'js'}`, kernelsText(p) + '\n');
 }
 
 /** The `fused` stage: the optimised graph grouped into kernels. */

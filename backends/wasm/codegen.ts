@@ -1,0 +1,611 @@
+/**
+ * WebAssembly code generation for one kernel: a module with one exported
+ * function `kernel(inputs..., outputs..., args..., scratch)` over the
+ * backend's memory, where buffers are byte offsets.
+ *
+ * The loop nest and the placement of every value follow the shared kernel
+ * analysis, as on js: each output axis is a loop, values are computed in
+ * the outermost loop that binds their variables, reductions broadcast over
+ * a row run once per row, costly row values are kept in a scratch row.
+ * Two kinds of SIMD:
+ *  - the innermost output loop runs 4 output elements per iteration (lanes
+ *    are consecutive elements), then the remaining ones one by one; inside
+ *    it reductions keep 4-lane accumulators (a column sum is 4 columns at
+ *    once);
+ *  - a reduction computed per element of a scalar loop (a row sum) runs 4
+ *    steps of its innermost variable per iteration when its reads are
+ *    contiguous along it, then folds the lanes.
+ * A read whose lanes are not contiguous gathers lane by lane; one whose
+ * index may leave its buffer (a padded view, guarded by `where`) is
+ * clamped into it, since `select` evaluates both sides.
+ */
+import {
+  type DType,
+  type Expr,
+  type ExprOp,
+  type Kernel,
+  type LoadExpr,
+  type LoopVar,
+  type ReduceExpr,
+  type Idx,
+  exprArgs,
+  reduceCombine,
+  reduceIdentity,
+  sym,
+} from '../../ir';
+import { KernelAnalysis, type Loop } from '../common/analysis';
+import { FunctionBuilder, ModuleBuilder, type ValType } from './encoder';
+import {
+  MATH_FNS,
+  type MathFn,
+  type OpContext,
+  type Operand,
+  SCALAR_OPS,
+  VECTOR_OPS,
+  lanewise,
+  valType,
+} from './op-table';
+
+export interface WasmKernelOptions {
+  /** Elements of each input buffer, by input slot: reads that could leave a buffer are clamped into it. */
+  readonly inputSizes: readonly number[];
+}
+
+export interface WasmKernel {
+  /** The module as WebAssembly text: the kernel's readable source and its cache key. */
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  /** Host functions the module imports from `env`, by name (transcendentals evaluated by `Math`). */
+  readonly hostImports: readonly MathFn[];
+  /** Bytes of scratch memory the kernel needs (row caches). */
+  readonly scratchBytes: number;
+}
+
+export function generateWasmKernel(k: Kernel, opts: WasmKernelOptions): WasmKernel {
+  return new WasmKernelEmitter(k, opts).emit();
+}
+
+const elementShift = (dtype: DType) => (dtype === 'bool' ? 0 : 2);
+
+interface Local {
+  readonly index: number;
+  readonly vector: boolean;
+}
+
+/** Where a value is being computed: scalar, or 4 lanes along loop variable `vec`; the temporaries in scope. */
+interface Ctx {
+  readonly vec?: LoopVar;
+  readonly locals: Map<Expr, Local>;
+}
+
+/** Reductions whose innermost variable is shorter than this are not vectorised along it. */
+const MIN_VECTOR_REDUCTION = 8;
+
+class WasmKernelEmitter {
+  private readonly an: KernelAnalysis;
+  private readonly mod = new ModuleBuilder();
+  private readonly fb: FunctionBuilder;
+  private readonly inputParam: (i: number) => number;
+  private readonly outputParam: (i: number) => number;
+  private readonly argParam: (i: number) => number;
+  private readonly scratchParam: number;
+  private readonly varLocals = new Map<LoopVar, number>();
+  private readonly hostFns: MathFn[];
+  private readonly hostIndex = new Map<MathFn, number>();
+  private readonly opContext: OpContext;
+  private readonly outFlat: Idx;
+  private oLocal = -1;
+  /** Temporaries of each loop, in order. */
+  private readonly loopItems = new Map<Loop, Expr[]>();
+  /** Row caches: the byte offset of the row in scratch and the variable indexing it. */
+  private readonly cacheStores = new Map<Expr, { readonly offset: number; readonly x: LoopVar }>();
+  private readonly cacheReads = new Map<Expr, { readonly offset: number; readonly x: LoopVar }>();
+  private scratchBytes = 0;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly opts: WasmKernelOptions,
+  ) {
+    this.an = new KernelAnalysis(k);
+    this.outFlat = sym.flatIndex(k.vars.map(sym.idxVar), k.shape);
+    // Transcendentals: host imports of the float64 `Math` functions (rounded to float32 on return).
+    const used = new Set(this.an.order.flatMap((e) => (e.kind === 'op' ? [e.op] : [])));
+    this.hostFns = MATH_FNS.filter((fn) => used.has(fn));
+    for (const fn of this.hostFns) {
+      const arity = fn === 'pow' ? 2 : 1;
+      this.hostIndex.set(fn, this.mod.importFunction(fn, new Array<ValType>(arity).fill('f32'), ['f32']));
+    }
+    const argTypes = k.args.map((_, i) => this.argDType(i));
+    const params: ValType[] = [
+      ...k.inputs.map((): ValType => 'i32'),
+      ...k.outputs.map((): ValType => 'i32'),
+      ...argTypes.map(valType),
+      'i32',
+    ];
+    this.inputParam = (i) => i;
+    this.outputParam = (i) => k.inputs.length + i;
+    this.argParam = (i) => k.inputs.length + k.outputs.length + i;
+    this.scratchParam = params.length - 1;
+    this.fb = new FunctionBuilder(k.name.replace(/[^\w.]/g, '_'), params, []);
+    this.mod.addFunction(this.fb, 'kernel');
+    this.opContext = {
+      fb: this.fb,
+      math: (fn, vector) => {
+        if (vector) throw new Error(`wasm codegen: no vector ${fn} (host transcendentals run lane by lane)`);
+        return this.hostIndex.get(fn)!;
+      },
+    };
+  }
+
+  /** The dtype of scalar argument `slot`, from the expressions that read it. */
+  private argDType(slot: number): DType {
+    const e = this.an.order.find((x) => x.kind === 'arg' && x.slot === slot);
+    return e?.dtype ?? 'f32';
+  }
+
+  emit(): WasmKernel {
+    if (!this.k.shape.includes(0)) this.emitGeneric();
+    return {
+      text: this.mod.toText(),
+      bytes: this.mod.encode(),
+      hostImports: this.hostFns,
+      scratchBytes: this.scratchBytes,
+    };
+  }
+
+  // ---- placement ----
+
+  private items(loop: Loop): Expr[] {
+    let list = this.loopItems.get(loop);
+    if (!list) this.loopItems.set(loop, (list = []));
+    return list;
+  }
+
+  private planTemps() {
+    const an = this.an;
+    const isTemp = (e: Expr) => {
+      if (e.kind === 'lit' || e.kind === 'arg') return false;
+      if (e.kind === 'reduce') return true;
+      if (an.uses(e) > 1 && e.kind !== 'index') return true;
+      const mine = an.loopOf(e);
+      return an.readLoops(e).some((l) => l !== mine);
+    };
+    const done = new Set<Expr>();
+    for (const c of an.rowCaches) {
+      const offset = this.scratchBytes;
+      this.scratchBytes += c.outVar.size * 4;
+      this.cacheStores.set(c.stored, { offset, x: c.reduce.vars[0] });
+      this.cacheReads.set(c.read, { offset, x: c.outVar });
+      done.add(c.read);
+    }
+    const visit = (e: Expr) => {
+      if (done.has(e)) return;
+      done.add(e);
+      exprArgs(e).forEach(visit);
+      if (isTemp(e) || this.cacheStores.has(e)) this.items(an.loopOf(e)).push(e);
+    };
+    an.roots.forEach(visit);
+  }
+
+  // ---- the loop nest ----
+
+  private varLocal(x: LoopVar): number {
+    let l = this.varLocals.get(x);
+    if (l === undefined) this.varLocals.set(x, (l = this.fb.local('i32')));
+    return l;
+  }
+
+  /** `for (x = from; x < to; x += step) body()` as a do-while (the caller ensures one iteration). */
+  private countedLoop(x: number, from: number, to: number, step: number, body: () => void, also?: number) {
+    const fb = this.fb;
+    fb.op('i32.const', from).op('local.set', x);
+    fb.op('loop', 'void');
+    body();
+    if (also !== undefined) fb.op('local.get', also).op('i32.const', step).op('i32.add').op('local.set', also);
+    fb.op('local.get', x).op('i32.const', step).op('i32.add').op('local.tee', x);
+    fb.op('i32.const', to - step + 1)
+      .op('i32.lt_s')
+      .op('br_if', 0);
+    fb.op('end');
+  }
+
+  private emitGeneric() {
+    const k = this.k;
+    const fb = this.fb;
+    this.planTemps();
+    const locals = new Map<Expr, Local>();
+    const top: Ctx = { locals };
+    this.emitItems(this.an.top, top);
+    this.oLocal = fb.local('i32');
+    fb.op('i32.const', 0).op('local.set', this.oLocal);
+    if (k.vars.length === 0) {
+      this.emitStores(top);
+      return;
+    }
+    const nest = (d: number) => {
+      const x = k.vars[d];
+      const loop = this.an.outputLoops[d];
+      const xl = this.varLocal(x);
+      if (d < k.vars.length - 1) {
+        this.countedLoop(xl, 0, x.size, 1, () => {
+          this.emitItems(loop, top);
+          nest(d + 1);
+        });
+        return;
+      }
+      const innermost = (ctx: Ctx) => {
+        this.emitItems(loop, ctx);
+        this.emitStores(ctx);
+      };
+      const vectorEnd = x.size >= 4 ? x.size - (x.size % 4) : 0;
+      if (vectorEnd > 0) {
+        fb.comment(`4 lanes along i${x.id}`);
+        this.countedLoop(xl, 0, vectorEnd, 4, () => innermost({ vec: x, locals: new Map(locals) }), this.oLocal);
+      }
+      if (vectorEnd < x.size) {
+        this.countedLoop(xl, vectorEnd, x.size, 1, () => innermost({ locals: new Map(locals) }), this.oLocal);
+      }
+    };
+    nest(0);
+  }
+
+  private emitItems(loop: Loop, ctx: Ctx) {
+    for (const e of this.loopItems.get(loop) ?? []) this.emitTemp(e, ctx);
+  }
+
+  private emitTemp(e: Expr, ctx: Ctx) {
+    const fb = this.fb;
+    const vector = ctx.vec !== undefined;
+    if (e.kind === 'reduce') this.emitReduce(e, ctx);
+    else this.push(e, ctx);
+    const index = fb.local(vector ? 'v128' : valType(e.dtype));
+    fb.op('local.set', index);
+    ctx.locals.set(e, { index, vector });
+    const cache = this.cacheStores.get(e);
+    if (cache) {
+      this.scratchAddress(cache.offset, cache.x);
+      fb.op('local.get', index);
+      if (vector) fb.op('v128.store');
+      else fb.op(e.dtype === 'f32' ? 'f32.store' : 'i32.store');
+    }
+  }
+
+  /** Address of element `x` of a row cache in scratch. */
+  private scratchAddress(offset: number, x: LoopVar) {
+    this.fb.op('local.get', this.scratchParam).op('local.get', this.varLocal(x)).op('i32.const', 2).op('i32.shl');
+    this.fb.op('i32.add');
+    if (offset) this.fb.op('i32.const', offset).op('i32.add');
+  }
+
+  private emitStores(ctx: Ctx) {
+    const fb = this.fb;
+    this.k.outputs.forEach((o, i) => {
+      const dtype = o.expr.dtype;
+      fb.op('local.get', this.outputParam(i)).op('local.get', this.oLocal);
+      if (elementShift(dtype)) fb.op('i32.const', elementShift(dtype)).op('i32.shl');
+      fb.op('i32.add');
+      this.push(o.expr, ctx);
+      if (ctx.vec === undefined) fb.op(dtype === 'f32' ? 'f32.store' : dtype === 'i32' ? 'i32.store' : 'i32.store8');
+      else if (dtype !== 'bool') fb.op('v128.store');
+      else {
+        // Four 0/1 lanes to four bytes.
+        const v = fb.local('v128');
+        fb.op('local.tee', v).op('local.get', v).op('i16x8.narrow_i32x4_u');
+        fb.op('local.tee', v).op('local.get', v).op('i8x16.narrow_i16x8_u').op('v128.store32_lane', {}, 0);
+      }
+    });
+  }
+
+  // ---- reductions ----
+
+  private emitReduce(e: ReduceExpr, ctx: Ctx) {
+    const fb = this.fb;
+    const combine = reduceCombine(e.op);
+    const identity = reduceIdentity(e.op, e.dtype);
+    const body = this.an.bodyLoop(e);
+    const vector = ctx.vec !== undefined;
+    const inner = (c: Ctx, acc: number) => {
+      this.emitItems(body, c);
+      this.applyOp(
+        combine,
+        [() => void fb.op('local.get', acc), () => this.push(e.body, c)],
+        e.dtype,
+        e.dtype,
+        c.vec !== undefined,
+      );
+      fb.op('local.set', acc);
+    };
+    const loops = (vars: readonly LoopVar[], each: () => void) => {
+      const rec = (d: number) => {
+        if (d === vars.length) return each();
+        this.countedLoop(this.varLocal(vars[d]), 0, vars[d].size, 1, () => rec(d + 1));
+      };
+      rec(0);
+    };
+    const scalarAcc = fb.local(valType(e.dtype));
+    this.constant(e.dtype, identity, false);
+    fb.op('local.set', scalarAcc);
+    if (vector) {
+      // 4 output elements at once: one accumulator lane each.
+      const acc = fb.local('v128');
+      this.constant(e.dtype, identity, true);
+      fb.op('local.set', acc);
+      loops(e.vars, () => inner({ vec: ctx.vec, locals: new Map(ctx.locals) }, acc));
+      fb.op('local.get', acc);
+      return;
+    }
+    const last = e.vars[e.vars.length - 1];
+    if (!this.vectorisableReduction(e)) {
+      loops(e.vars, () => inner({ locals: new Map(ctx.locals) }, scalarAcc));
+      fb.op('local.get', scalarAcc);
+      return;
+    }
+    fb.comment(`reduction: 4 lanes along i${last.id}`);
+    const acc = fb.local('v128');
+    this.constant(e.dtype, identity, true);
+    fb.op('local.set', acc);
+    const vectorEnd = last.size - (last.size % 4);
+    const rl = this.varLocal(last);
+    loops(e.vars.slice(0, -1), () => {
+      this.countedLoop(rl, 0, vectorEnd, 4, () => inner({ vec: last, locals: new Map(ctx.locals) }, acc));
+      if (vectorEnd < last.size)
+        this.countedLoop(rl, vectorEnd, last.size, 1, () => inner({ locals: new Map(ctx.locals) }, scalarAcc));
+    });
+    // Fold the lanes: acc0 + acc1 + acc2 + acc3, then the scalar tail's accumulator.
+    const laneOp = e.dtype === 'f32' ? 'f32x4.extract_lane' : 'i32x4.extract_lane';
+    const lane = (i: number) => () => void fb.op('local.get', acc).op(laneOp, i);
+    const pair = (a: Operand, b: Operand) => () => this.applyOp(combine, [a, b], e.dtype, e.dtype, false);
+    this.applyOp(
+      combine,
+      [pair(pair(lane(0), lane(1)), pair(lane(2), lane(3))), () => void fb.op('local.get', scalarAcc)],
+      e.dtype,
+      e.dtype,
+      false,
+    );
+  }
+
+  /** Whether reduction `e`, in a scalar loop, can run 4 steps of its innermost variable at once. */
+  private vectorisableReduction(e: ReduceExpr): boolean {
+    const last = e.vars[e.vars.length - 1];
+    if (last.size < MIN_VECTOR_REDUCTION || this.an.hasReduction(e.body)) return false;
+    // Every read along `last` is contiguous (gathers would cost more than they save).
+    const seen = new Set<Expr>();
+    const ok = (x: Expr): boolean => {
+      if (seen.has(x)) return true;
+      seen.add(x);
+      if (x.kind === 'load' && this.an.freeVars(x).has(last))
+        return this.laneStride(x.at, last) === 1 && !this.needsClamp(x);
+      return exprArgs(x).every(ok);
+    };
+    return ok(e.body);
+  }
+
+  // ---- values ----
+
+  private constant(dtype: DType, v: number, vector: boolean) {
+    const fb = this.fb;
+    if (dtype === 'f32') fb.op('f32.const', v);
+    else fb.op('i32.const', v | 0);
+    if (vector) fb.op(dtype === 'f32' ? 'f32x4.splat' : 'i32x4.splat');
+  }
+
+  private splat(dtype: DType) {
+    this.fb.op(dtype === 'f32' ? 'f32x4.splat' : 'i32x4.splat');
+  }
+
+  private applyOp(op: ExprOp, args: Operand[], dtype: DType, from: DType, vector: boolean) {
+    if (!vector) return SCALAR_OPS[op](this.opContext, args, dtype, from);
+    const hostMath = (MATH_FNS as readonly string[]).includes(op);
+    const impl = hostMath
+      ? lanewise(
+          op,
+          args.map(() => from),
+        )
+      : VECTOR_OPS[op];
+    impl(this.opContext, args, dtype, from);
+  }
+
+  /** Pushes `e`: a scalar, or in a vector context 4 lanes. */
+  private push(e: Expr, ctx: Ctx) {
+    const fb = this.fb;
+    const vector = ctx.vec !== undefined;
+    const local = ctx.locals.get(e);
+    if (local) {
+      fb.op('local.get', local.index);
+      if (vector && !local.vector) this.splat(e.dtype);
+      if (!vector && local.vector) fb.op(e.dtype === 'f32' ? 'f32x4.extract_lane' : 'i32x4.extract_lane', 0);
+      return;
+    }
+    const cached = this.cacheReads.get(e);
+    if (cached) {
+      this.scratchAddress(cached.offset, cached.x);
+      if (vector && ctx.vec === cached.x) return void fb.op('v128.load');
+      fb.op(e.dtype === 'f32' ? 'f32.load' : 'i32.load');
+      if (vector) this.splat(e.dtype);
+      return;
+    }
+    if (vector && !this.an.freeVars(e).has(ctx.vec!)) {
+      if (e.kind === 'lit') return this.constant(e.dtype, e.value, true);
+      this.push(e, { locals: ctx.locals });
+      this.splat(e.dtype);
+      return;
+    }
+    switch (e.kind) {
+      case 'lit':
+        return this.constant(e.dtype, e.value, false);
+      case 'arg':
+        return void fb.op('local.get', this.argParam(e.slot));
+      case 'index':
+        if (!vector) return this.index(e.at);
+        return this.lanes('i32', (u) => this.index(e.at, new Map([[ctx.vec!, this.laneVar(ctx.vec!, u)]])));
+      case 'load':
+        return vector ? this.vectorLoad(e, ctx.vec!) : this.scalarLoad(e);
+      case 'reduce':
+        throw new Error('wasm codegen: a reduction must be a temporary');
+      case 'op':
+        return this.applyOp(
+          e.op,
+          e.args.map((a) => () => this.push(a, ctx)),
+          e.dtype,
+          e.args[0].dtype,
+          vector,
+        );
+    }
+  }
+
+  /** Builds a vector from 4 scalars: lane 0 splatted, then lanes 1-3 replaced. */
+  private lanes(dtype: DType, lane: (u: number) => void) {
+    const replace = dtype === 'f32' ? 'f32x4.replace_lane' : 'i32x4.replace_lane';
+    lane(0);
+    this.splat(dtype);
+    for (let u = 1; u < 4; u++) {
+      lane(u);
+      this.fb.op(replace, u);
+    }
+  }
+
+  /** A local holding `x + u` (lane u of a vector along x). */
+  private laneVar(x: LoopVar, u: number): number {
+    const l = this.fb.local('i32');
+    this.fb.op('local.get', this.varLocal(x)).op('i32.const', u).op('i32.add').op('local.set', l);
+    return l;
+  }
+
+  // ---- memory reads ----
+
+  private needsClamp(e: LoadExpr): boolean {
+    const [lo, hi] = sym.range(e.at);
+    return lo < 0 || hi >= this.opts.inputSizes[e.input];
+  }
+
+  /** Pushes the element index of a load (clamped into its buffer where it could leave it). */
+  private loadIndex(e: LoadExpr, over?: Map<LoopVar, number>) {
+    if (over === undefined && e.at === this.outFlat && this.outFlat.kind !== 'num') {
+      this.fb.op('local.get', this.oLocal);
+      return;
+    }
+    this.index(e.at, over);
+    if (!this.needsClamp(e)) return;
+    const fb = this.fb;
+    const t = fb.local('i32');
+    const max = this.opts.inputSizes[e.input] - 1;
+    fb.op('local.set', t);
+    fb.op('i32.const', 0);
+    fb.op('i32.const', max).op('local.get', t).op('local.get', t).op('i32.const', max).op('i32.gt_s').op('select');
+    fb.op('local.get', t).op('i32.const', 0).op('i32.lt_s').op('select');
+  }
+
+  private loadAddress(e: LoadExpr, over?: Map<LoopVar, number>) {
+    const fb = this.fb;
+    fb.op('local.get', this.inputParam(e.input));
+    this.loadIndex(e, over);
+    const shift = elementShift(e.dtype);
+    if (shift) fb.op('i32.const', shift).op('i32.shl');
+    fb.op('i32.add');
+  }
+
+  private scalarLoad(e: LoadExpr, over?: Map<LoopVar, number>) {
+    this.loadAddress(e, over);
+    this.fb.op(e.dtype === 'f32' ? 'f32.load' : e.dtype === 'i32' ? 'i32.load' : 'i32.load8_u');
+  }
+
+  private vectorLoad(e: LoadExpr, x: LoopVar) {
+    const fb = this.fb;
+    const stride = this.needsClamp(e) ? undefined : this.laneStride(e.at, x);
+    if (stride === 1) {
+      this.loadAddress(e);
+      if (e.dtype !== 'bool') fb.op('v128.load', { align: 0 });
+      else fb.op('v128.load32_zero', { align: 0 }).op('i16x8.extend_low_i8x16_u').op('i32x4.extend_low_i16x8_u');
+      return;
+    }
+    if (stride !== undefined && stride > 0 && e.dtype !== 'bool') {
+      // Lanes a fixed distance apart: one address, constant offsets.
+      const base = fb.local('i32');
+      this.loadAddress(e);
+      fb.op('local.set', base);
+      const bytes = stride << elementShift(e.dtype);
+      this.lanes(e.dtype, (u) => {
+        fb.op('local.get', base);
+        fb.op(e.dtype === 'f32' ? 'f32.load' : 'i32.load', { offset: u * bytes, align: 0 });
+      });
+      return;
+    }
+    this.lanes(e.dtype, (u) => this.scalarLoad(e, new Map([[x, this.laneVar(x, u)]])));
+  }
+
+  /** The distance between the elements `at` reads for x and x + 1, when it is a constant (affine in x). */
+  private laneStride(at: Idx, x: LoopVar): number | undefined {
+    switch (at.kind) {
+      case 'num':
+        return 0;
+      case 'var':
+        return at.variable === x ? 1 : 0;
+      case 'add': {
+        let s = 0;
+        for (const t of at.terms) {
+          const ts = this.laneStride(t, x);
+          if (ts === undefined) return undefined;
+          s += ts;
+        }
+        return s;
+      }
+      case 'mul': {
+        const s = this.laneStride(at.operand, x);
+        return s === undefined ? undefined : s * at.constant;
+      }
+      case 'div':
+      case 'mod':
+        return sym.idxVars(at.operand).has(x) ? undefined : 0;
+    }
+  }
+
+  /** Pushes an index expression as i32; `over` replaces loop variables by other locals. */
+  private index(e: Idx, over?: Map<LoopVar, number>) {
+    const fb = this.fb;
+    switch (e.kind) {
+      case 'num':
+        fb.op('i32.const', e.value);
+        return;
+      case 'var':
+        fb.op('local.get', over?.get(e.variable) ?? this.varLocal(e.variable));
+        return;
+      case 'add':
+        e.terms.forEach((t, i) => {
+          this.index(t, over);
+          if (i > 0) fb.op('i32.add');
+        });
+        return;
+      case 'mul':
+        this.index(e.operand, over);
+        fb.op('i32.const', e.constant).op('i32.mul');
+        return;
+      case 'div': {
+        const c = e.constant;
+        if (c <= 0) throw new Error(`wasm codegen: index division by ${c}`);
+        this.index(e.operand, over);
+        if ((c & (c - 1)) === 0) {
+          // An arithmetic shift is floor division, negative operands included.
+          fb.op('i32.const', Math.log2(c)).op('i32.shr_s');
+          return;
+        }
+        if (sym.range(e.operand)[0] >= 0) {
+          fb.op('i32.const', c).op('i32.div_u');
+          return;
+        }
+        // floor(a / c) = trunc(a / c) - (a % c != 0 && a < 0)
+        const a = fb.local('i32');
+        fb.op('local.tee', a).op('i32.const', c).op('i32.div_s');
+        fb.op('local.get', a).op('i32.const', c).op('i32.rem_s').op('i32.const', 0).op('i32.ne');
+        fb.op('local.get', a).op('i32.const', 0).op('i32.lt_s').op('i32.and').op('i32.sub');
+        return;
+      }
+      case 'mod': {
+        const c = e.constant;
+        this.index(e.operand, over);
+        if (c > 0 && (c & (c - 1)) === 0 && sym.range(e.operand)[0] >= 0) fb.op('i32.const', c - 1).op('i32.and');
+        else fb.op('i32.const', c).op('i32.rem_s');
+        return;
+      }
+    }
+  }
+}
