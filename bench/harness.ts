@@ -68,6 +68,26 @@ export async function measure(cases: Case[], o: MeasureOptions, log: (s: string)
   });
 }
 
+/**
+ * Times single calls of a (possibly async) function: at least `samples` calls,
+ * more while under `minMs` in all (at most 20× `samples`). Yields to the event
+ * loop between calls (untimed), as benchmark.js's async mode does, so that
+ * finalizers of dropped results can run. Used by `--peers` on every side alike.
+ */
+export async function sampleCalls(fn: () => void | Promise<void>, samples: number, minMs = 0): Promise<number[]> {
+  const ms: number[] = [];
+  let total = 0;
+  while (ms.length < samples || (total < minMs && ms.length < 20 * samples)) {
+    const t = performance.now();
+    await fn();
+    const dt = performance.now() - t;
+    ms.push(dt);
+    total += dt;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return ms;
+}
+
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   if (x >= 100) return x.toFixed(0);

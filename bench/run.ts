@@ -9,6 +9,11 @@
  *   LAZYGRAD_GPUJS_MODE=headlessgl xvfb-run -a npx tsx bench/run.ts --gpujs
  *                                     also lazygrad on the gpujs backend (headless GL),
  *                                     extra rows in the same tables (opt-in: needs GL)
+ *   npx tsx bench/run.ts --peers      instead: lazygrad against jax-js and tfjs-wasm on W1-W4
+ *                                     (bench/peers/, writes bench/PEERS.md); lazygrad on its
+ *                                     default backend and on `wasm` once that is registered
+ *   npx tsx bench/run.ts --peers=jaxjs --only W1,W4 --backend wasm --quick
+ *                                     the same for chosen peers, workloads and backends, quickly
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +24,7 @@ import { realizeTensors } from '../src/realize';
 import { type Case, type MeasureOptions, type Result, fmt, measure, median, speedup, table } from './harness';
 import * as W from './workloads';
 import { GPU_OFF, GPU_ON, firstCall, firstCallSection, initGpujs, onDevice, onGpujs } from './gpujs';
+import { PEERS, type PeerName } from './peers/protocol';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -26,6 +32,8 @@ const onlyArg = argv.find((a, i) => argv[i - 1] === '--only' || a.startsWith('--
 const only = onlyArg ? new Set(onlyArg.replace('--only=', '').toUpperCase().split(',')) : null;
 const wants = (id: string) => !only || only.has(id);
 const gpujs = argv.includes('--gpujs');
+const peersArg = argv.find((a) => a === '--peers' || a.startsWith('--peers='));
+const backendArg = argv.find((a, i) => argv[i - 1] === '--backend' || a.startsWith('--backend='));
 
 // Five interleaved rounds: a burst of load from other users of this machine then hits a fifth
 // of a case's samples, which the median absorbs (three rounds let one burst move a ratio 40 %).
@@ -601,6 +609,20 @@ function runMemory(): void {
 const t0 = performance.now();
 if (argv.includes('--memory')) {
   runMemory();
+} else if (peersArg) {
+  const peers = (peersArg.includes('=') ? peersArg.split('=')[1].split(',') : Object.keys(PEERS)) as PeerName[];
+  const unknown = peers.filter((p) => !(p in PEERS));
+  if (unknown.length)
+    throw new Error(`--peers: unknown peer(s) ${unknown.join(', ')} (known: ${Object.keys(PEERS).join(', ')})`);
+  const { runPeers } = await import('./peers/compare');
+  await runPeers({
+    only,
+    backends: backendArg ? backendArg.replace('--backend=', '').split(',') : null,
+    peers,
+    quick,
+    command: `npx tsx bench/run.ts ${argv.join(' ')}`,
+    log,
+  });
 } else {
   if (gpujs) initGpujs(); // fails now, not after the js rows, when there is no headless GL
   if (wants('W1')) await runW1();
