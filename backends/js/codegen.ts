@@ -30,20 +30,13 @@ import {
   type Idx,
 } from '../../ir';
 import { KernelAnalysis, type Loop } from '../common/analysis';
+import { type DotTile, findDotTile } from '../common/dot-tile';
 import { JS_OPS, jsIndex, jsLiteral } from './op-table';
 
 const { flatIndex, idxVar } = sym;
 
 type Names = (x: LoopVar) => string;
 
-/** A dot-like kernel's reduction `r` = sum of a * b, with a varying along output axis vM and b along vN. */
-interface TilePlan {
-  readonly r: ReduceExpr;
-  readonly a: Expr;
-  readonly b: Expr;
-  readonly vM: LoopVar;
-  readonly vN: LoopVar;
-}
 const defaultName: Names = (x) => `i${x.id}`;
 /** Copies of the innermost loop body per iteration (loops of at least twice this are unrolled). */
 const UNROLL = 4;
@@ -83,7 +76,7 @@ class KernelEmitter {
       ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
       ...k.args.map((_, i) => `const a${i} = args[${i}];`),
     ];
-    const tiled = this.an.rowCaches.length ? undefined : this.tiledPlan();
+    const tiled = this.an.rowCaches.length ? undefined : findDotTile(k, this.an);
     const body = tiled ? this.emitTiled(tiled) : this.emitGeneric();
     return [
       '"use strict";',
@@ -245,49 +238,7 @@ class KernelEmitter {
 
   // ---- register-tiled dot ----
 
-  /**
-   * The tile of a dot-like kernel: its one reduction, a sum of a * b, and two
-   * output axes, vM read only by a and vN only by b (the last such axes, so
-   * a plain matmul tiles its last two; a convolution its spatial and channel
-   * axes, whatever order the output has).
-   */
-  private tiledPlan(): TilePlan | undefined {
-    const k = this.k;
-    if (k.vars.length < 2 || k.outputs.length !== 1) return undefined;
-    const reduces: Expr[] = [];
-    const seen = new Set<Expr>();
-    const walk = (e: Expr) => {
-      if (seen.has(e)) return;
-      seen.add(e);
-      if (e.kind === 'reduce') reduces.push(e);
-      else exprArgs(e).forEach(walk);
-    };
-    walk(k.outputs[0].expr);
-    const r = reduces[0];
-    // int32 dots need wrapping products (Math.imul): the generic loop does that.
-    if (reduces.length !== 1 || r.kind !== 'reduce' || r.op !== 'sum' || r.dtype === 'i32') return undefined;
-    const body = r.body;
-    if (body.kind !== 'op' || body.op !== 'mul') return undefined;
-    const [x, y] = body.args;
-    const fx = this.an.freeVars(x);
-    const fy = this.an.freeVars(y);
-    const only = (f: Set<LoopVar>, g: Set<LoopVar>) => k.vars.filter((v) => f.has(v) && !g.has(v) && v.size >= 4);
-    const ox = only(fx, fy);
-    const oy = only(fy, fx);
-    if (!ox.length || !oy.length) return undefined;
-    // b owns the innermost candidate axis (vN), a the innermost of its own (vM).
-    const yLast = k.vars.indexOf(oy[oy.length - 1]) > k.vars.indexOf(ox[ox.length - 1]);
-    const [a, b, vM, vN] = yLast
-      ? [x, y, ox[ox.length - 1], oy[oy.length - 1]]
-      : [y, x, oy[oy.length - 1], ox[ox.length - 1]];
-    // Small products are not worth packing.
-    if (vM.size * vN.size < 64) return undefined;
-    // Nothing else inside the tile may hold a reduction.
-    if (this.an.hasReduction(a) || this.an.hasReduction(b)) return undefined;
-    return { r, a, b, vM, vN };
-  }
-
-  private emitTiled(t: TilePlan): string[] {
+  private emitTiled(t: DotTile): string[] {
     const k = this.k;
     const { vM, vN } = t;
     const M = vM.size;

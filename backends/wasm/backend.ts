@@ -75,8 +75,10 @@ export class WasmBackend implements Backend {
   private scratch = 0;
   private scratchSize = 0;
 
+  private readonly relaxed = hasRelaxedSimd();
+
   constructor() {
-    this.mode = hasRelaxedSimd() ? 'simd128+relaxed' : 'simd128';
+    this.mode = this.relaxed ? 'simd128+relaxed' : 'simd128';
   }
 
   get compileCount(): number {
@@ -133,7 +135,7 @@ export class WasmBackend implements Backend {
     const sources: { name: string; source: string }[] = [];
     const prepared = plan.kernels.map((k) => {
       const inputSizes = k.inputs.map((b) => plan.buffers[b].size);
-      const gen = generateWasmKernel(k, { inputSizes });
+      const gen = generateWasmKernel(k, { inputSizes, relaxedSimd: this.relaxed });
       sources.push({ name: k.name, source: gen.text });
       return { fn: this.instantiate(k, gen.text, gen.bytes, gen.hostImports), scratchBytes: gen.scratchBytes };
     });

@@ -34,6 +34,7 @@ import {
   sym,
 } from '../../ir';
 import { KernelAnalysis, type Loop } from '../common/analysis';
+import { type DotTile, findDotTile } from '../common/dot-tile';
 import { FunctionBuilder, ModuleBuilder, type ValType } from './encoder';
 import {
   MATH_FNS,
@@ -49,6 +50,8 @@ import {
 export interface WasmKernelOptions {
   /** Elements of each input buffer, by input slot: reads that could leave a buffer are clamped into it. */
   readonly inputSizes: readonly number[];
+  /** Whether the engine has relaxed SIMD: the dot micro-kernel then uses `f32x4.relaxed_madd`. */
+  readonly relaxedSimd?: boolean;
 }
 
 export interface WasmKernel {
@@ -80,6 +83,12 @@ interface Ctx {
 
 /** Reductions whose innermost variable is shorter than this are not vectorised along it. */
 const MIN_VECTOR_REDUCTION = 8;
+
+/** The dot micro-kernel: MR rows by NR columns of accumulators (MR * NR / 4 vectors of V8's 16 registers). */
+const MR = 4;
+const NR = 8;
+/** Floats of B one column block keeps in the L2 cache while every row panel passes over it. */
+const L2_FLOATS = 1 << 16;
 
 class WasmKernelEmitter {
   private readonly an: KernelAnalysis;
@@ -144,7 +153,11 @@ class WasmKernelEmitter {
   }
 
   emit(): WasmKernel {
-    if (!this.k.shape.includes(0)) this.emitGeneric();
+    if (!this.k.shape.includes(0)) {
+      const tile = this.an.rowCaches.length ? undefined : findDotTile(this.k, this.an);
+      if (tile) this.emitTiled(tile);
+      else this.emitGeneric();
+    }
     return {
       text: this.mod.toText(),
       bytes: this.mod.encode(),
@@ -195,7 +208,7 @@ class WasmKernelEmitter {
     return l;
   }
 
-  /** `for (x = from; x < to; x += step) body()` as a do-while (the caller ensures one iteration). */
+  /** `for (x = from; x < to; x += step) body()` as a do-while (the caller ensures from < to). */
   private countedLoop(x: number, from: number, to: number, step: number, body: () => void, also?: number) {
     const fb = this.fb;
     fb.op('i32.const', from).op('local.set', x);
@@ -280,20 +293,285 @@ class WasmKernelEmitter {
   private emitStores(ctx: Ctx) {
     const fb = this.fb;
     this.k.outputs.forEach((o, i) => {
-      const dtype = o.expr.dtype;
       fb.op('local.get', this.outputParam(i)).op('local.get', this.oLocal);
-      if (elementShift(dtype)) fb.op('i32.const', elementShift(dtype)).op('i32.shl');
-      fb.op('i32.add');
-      this.push(o.expr, ctx);
-      if (ctx.vec === undefined) fb.op(dtype === 'f32' ? 'f32.store' : dtype === 'i32' ? 'i32.store' : 'i32.store8');
-      else if (dtype !== 'bool') fb.op('v128.store');
-      else {
-        // Four 0/1 lanes to four bytes.
-        const v = fb.local('v128');
-        fb.op('local.tee', v).op('local.get', v).op('i16x8.narrow_i32x4_u');
-        fb.op('local.tee', v).op('local.get', v).op('i8x16.narrow_i16x8_u').op('v128.store32_lane', {}, 0);
-      }
+      this.store(o.expr, ctx);
     });
+  }
+
+  /** Stores `value` (scalar or 4 contiguous lanes) at the output base and element index on the stack. */
+  private store(value: Expr, ctx: Ctx) {
+    const fb = this.fb;
+    const dtype = value.dtype;
+    if (elementShift(dtype)) fb.op('i32.const', elementShift(dtype)).op('i32.shl');
+    fb.op('i32.add');
+    this.push(value, ctx);
+    if (ctx.vec === undefined) fb.op(dtype === 'f32' ? 'f32.store' : dtype === 'i32' ? 'i32.store' : 'i32.store8');
+    else if (dtype !== 'bool') fb.op('v128.store', { align: 0 });
+    else {
+      // Four 0/1 lanes to four bytes.
+      const v = fb.local('v128');
+      fb.op('local.tee', v).op('local.get', v).op('i16x8.narrow_i32x4_u');
+      fb.op('local.tee', v).op('local.get', v).op('i8x16.narrow_i16x8_u').op('v128.store32_lane', { align: 0 }, 0);
+    }
+  }
+
+  // ---- register-tiled dot ----
+
+  /**
+   * A dot-like kernel as packed panels and a SIMD micro-kernel: B packed
+   * once (or per outer iteration when it varies with them) as panels of NR
+   * columns, k-major; A as panels of MR rows, k-major; each prologue value
+   * computed once per element while packing. For every MR x NR tile, MR * NR / 4
+   * vector accumulators run over the whole reduction (B's panel and A's
+   * panel stream from L2 and L1), then the epilogue is applied 4 lanes at
+   * a time and stored. Columns are taken in blocks that keep their panels
+   * of B in L2 while every row panel passes.
+   */
+  private emitTiled(t: DotTile) {
+    const fb = this.fb;
+    const k = this.k;
+    const { vM, vN } = t;
+    const M = vM.size;
+    const N = vN.size;
+    const rvars = t.r.vars;
+    const R = rvars.reduce((n, x) => n * x.size, 1);
+    const NP = Math.ceil(N / NR) * NR;
+    const MP = Math.ceil(M / MR) * MR;
+    const pbBytes = NP * R * 4;
+    this.scratchBytes = pbBytes + MP * R * 4;
+    const NC = Math.min(NP, Math.max(NR, Math.floor(L2_FLOATS / R / NR) * NR));
+    const outer = k.vars.filter((x) => x !== vM && x !== vN);
+    const outerSet = new Set(outer);
+    const bOuter = [...this.an.freeVars(t.b)].some((x) => outerSet.has(x));
+    const kk = fb.local('i32');
+    const scalar: Ctx = { locals: new Map() };
+    const scratch = () => fb.op('local.get', this.scratchParam);
+
+    /** Runs `body` over every reduction index, with kk counting them. */
+    const overReduction = (body: () => void) => {
+      fb.op('i32.const', 0).op('local.set', kk);
+      const rec = (d: number) => {
+        if (d === rvars.length) {
+          body();
+          fb.op('local.get', kk).op('i32.const', 1).op('i32.add').op('local.set', kk);
+          return;
+        }
+        this.countedLoop(this.varLocal(rvars[d]), 0, rvars[d].size, 1, () => rec(d + 1));
+      };
+      rec(0);
+    };
+
+    const packB = () => {
+      fb.comment('pack B: panels of NR columns, k-major');
+      const xn = this.varLocal(vN);
+      // PB[((iN / NR) * R + kk) * NR + iN % NR], 4 columns at a time (they share a panel)
+      const address = () => {
+        scratch();
+        fb.op('local.get', xn)
+          .op('i32.const', Math.log2(NR))
+          .op('i32.shr_u')
+          .op('i32.const', R * NR)
+          .op('i32.mul');
+        fb.op('local.get', kk).op('i32.const', NR).op('i32.mul').op('i32.add');
+        fb.op('local.get', xn)
+          .op('i32.const', NR - 1)
+          .op('i32.and')
+          .op('i32.add');
+        fb.op('i32.const', 2).op('i32.shl').op('i32.add');
+      };
+      const vectorEnd = N - (N % 4);
+      overReduction(() => {
+        if (vectorEnd > 0)
+          this.countedLoop(xn, 0, vectorEnd, 4, () => {
+            address();
+            this.push(t.b, { vec: vN, locals: new Map() });
+            fb.op('v128.store');
+          });
+        if (vectorEnd < N)
+          this.countedLoop(xn, vectorEnd, N, 1, () => {
+            address();
+            this.push(t.b, scalar);
+            fb.op('f32.store');
+          });
+        if (NP > N)
+          this.countedLoop(xn, N, NP, 1, () => {
+            address();
+            fb.op('f32.const', 0).op('f32.store');
+          });
+      });
+    };
+
+    const packA = () => {
+      fb.comment('pack A: panels of MR rows, k-major');
+      const xm = this.varLocal(vM);
+      const rowBase = fb.local('i32');
+      // PA[((iM / MR) * R + kk) * MR + iM % MR]
+      this.countedLoop(xm, 0, MP, 1, () => {
+        scratch();
+        fb.op('local.get', xm)
+          .op('i32.const', MR)
+          .op('i32.div_u')
+          .op('i32.const', R * MR)
+          .op('i32.mul');
+        fb.op('local.get', xm).op('i32.const', MR).op('i32.rem_u').op('i32.add');
+        fb.op('i32.const', 2).op('i32.shl').op('i32.add').op('i32.const', pbBytes).op('i32.add');
+        fb.op('local.set', rowBase);
+        const pack = (value: () => void) =>
+          overReduction(() => {
+            fb.op('local.get', rowBase)
+              .op('local.get', kk)
+              .op('i32.const', MR * 4)
+              .op('i32.mul')
+              .op('i32.add');
+            value();
+            fb.op('f32.store');
+          });
+        if (MP === M) return pack(() => this.push(t.a, scalar));
+        fb.op('local.get', xm).op('i32.const', M).op('i32.lt_s').op('if', 'void');
+        pack(() => this.push(t.a, scalar));
+        fb.op('else');
+        pack(() => void fb.op('f32.const', 0));
+        fb.op('end');
+      });
+    };
+
+    const micro = () => {
+      const iM = fb.local('i32');
+      const jN = fb.local('i32');
+      const jc = fb.local('i32');
+      const jEnd = fb.local('i32');
+      const pa = fb.local('i32');
+      const pb = fb.local('i32');
+      const cols = NR / 4;
+      const acc = Array.from({ length: MR }, () => Array.from({ length: cols }, () => fb.local('v128')));
+      const bv = Array.from({ length: cols }, () => fb.local('v128'));
+      const av = fb.local('v128');
+      fb.comment(`micro-kernel ${MR}x${NR}, column blocks of ${NC}`);
+      this.countedLoop(jc, 0, NP, NC, () => {
+        // jEnd = min(jc + NC, NP)
+        fb.op('local.get', jc).op('i32.const', NC).op('i32.add').op('local.tee', jEnd);
+        fb.op('i32.const', NP)
+          .op('local.get', jEnd)
+          .op('i32.const', NP)
+          .op('i32.lt_s')
+          .op('select')
+          .op('local.set', jEnd);
+        this.countedLoop(iM, 0, MP, MR, () => {
+          fb.op('local.get', jc).op('local.set', jN);
+          fb.op('loop', 'void');
+          for (const row of acc) for (const a of row) fb.op('v128.const', new Array(16).fill(0)).op('local.set', a);
+          // pa = PA + iM * R * 4, pb = PB + jN * R * 4 (the panels' starts)
+          scratch();
+          fb.op('local.get', iM)
+            .op('i32.const', R * 4)
+            .op('i32.mul')
+            .op('i32.add');
+          fb.op('i32.const', pbBytes).op('i32.add').op('local.set', pa);
+          scratch();
+          fb.op('local.get', jN)
+            .op('i32.const', R * 4)
+            .op('i32.mul')
+            .op('i32.add')
+            .op('local.set', pb);
+          this.countedLoop(kk, 0, R, 1, () => {
+            bv.forEach((b, c) =>
+              fb
+                .op('local.get', pb)
+                .op('v128.load', { offset: 16 * c })
+                .op('local.set', b),
+            );
+            acc.forEach((row, q) => {
+              fb.op('local.get', pa)
+                .op('v128.load32_splat', { offset: 4 * q })
+                .op('local.set', av);
+              row.forEach((a, c) => {
+                if (this.opts.relaxedSimd) {
+                  fb.op('local.get', av).op('local.get', bv[c]).op('local.get', a).op('f32x4.relaxed_madd');
+                } else {
+                  fb.op('local.get', a).op('local.get', av).op('local.get', bv[c]).op('f32x4.mul').op('f32x4.add');
+                }
+                fb.op('local.set', a);
+              });
+            });
+            fb.op('local.get', pa)
+              .op('i32.const', MR * 4)
+              .op('i32.add')
+              .op('local.set', pa);
+            fb.op('local.get', pb)
+              .op('i32.const', NR * 4)
+              .op('i32.add')
+              .op('local.set', pb);
+          });
+          acc.forEach((row, q) => row.forEach((a, c) => this.tileEpilogue(t, a, iM, q, jN, 4 * c)));
+          fb.op('local.get', jN).op('i32.const', NR).op('i32.add').op('local.tee', jN);
+          fb.op('local.get', jEnd).op('i32.lt_s').op('br_if', 0);
+          fb.op('end');
+        });
+      });
+    };
+
+    if (!bOuter) packB();
+    const nest = (d: number) => {
+      if (d === outer.length) {
+        if (bOuter) packB();
+        packA();
+        micro();
+        return;
+      }
+      this.countedLoop(this.varLocal(outer[d]), 0, outer[d].size, 1, () => nest(d + 1));
+    };
+    nest(0);
+  }
+
+  /** Applies the epilogue to the 4 accumulator lanes of row iM + q, columns jN + c .. + 3, and stores them. */
+  private tileEpilogue(t: DotTile, acc: number, iM: number, q: number, jN: number, c: number) {
+    const fb = this.fb;
+    const { vM, vN } = t;
+    const M = vM.size;
+    const N = vN.size;
+    const out = this.k.outputs[0].expr;
+    fb.op('local.get', iM).op('i32.const', q).op('i32.add').op('local.set', this.varLocal(vM));
+    fb.op('local.get', jN).op('i32.const', c).op('i32.add').op('local.set', this.varLocal(vN));
+    const rowGuard = M % MR !== 0;
+    if (rowGuard) fb.op('local.get', this.varLocal(vM)).op('i32.const', M).op('i32.lt_s').op('if', 'void');
+    const vectorStore = () => {
+      fb.op('local.get', this.outputParam(0));
+      this.index(this.outFlat);
+      this.store(out, { vec: vN, locals: new Map([[t.r, { index: acc, vector: true }]]) });
+    };
+    const laneStores = () => {
+      const lane = fb.local('f32');
+      for (let u = 0; u < 4; u++) {
+        // Column jN + c + u, while it is inside the output.
+        fb.op('local.get', jN)
+          .op('i32.const', c + u)
+          .op('i32.add')
+          .op('local.tee', this.varLocal(vN));
+        fb.op('i32.const', N).op('i32.lt_s').op('if', 'void');
+        fb.op('local.get', acc).op('f32x4.extract_lane', u).op('local.set', lane);
+        fb.op('local.get', this.outputParam(0));
+        this.index(this.outFlat);
+        this.store(out, { locals: new Map([[t.r, { index: lane, vector: false }]]) });
+        fb.op('end');
+      }
+    };
+    const contiguous = this.laneStride(this.outFlat, vN) === 1;
+    if (N % NR === 0 && contiguous) vectorStore();
+    else if (!contiguous) laneStores();
+    else {
+      // Full when jN + c + 4 <= N; the last, partial group lane by lane.
+      fb.op('local.get', jN)
+        .op('i32.const', c + 4)
+        .op('i32.add')
+        .op('i32.const', N)
+        .op('i32.le_s')
+        .op('if', 'void');
+      vectorStore();
+      fb.op('else');
+      laneStores();
+      fb.op('end');
+    }
+    if (rowGuard) fb.op('end');
   }
 
   // ---- reductions ----
@@ -480,7 +758,7 @@ class WasmKernelEmitter {
 
   /** Pushes the element index of a load (clamped into its buffer where it could leave it). */
   private loadIndex(e: LoadExpr, over?: Map<LoopVar, number>) {
-    if (over === undefined && e.at === this.outFlat && this.outFlat.kind !== 'num') {
+    if (over === undefined && this.oLocal >= 0 && e.at === this.outFlat && this.outFlat.kind !== 'num') {
       this.fb.op('local.get', this.oLocal);
       return;
     }

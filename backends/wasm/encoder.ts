@@ -74,6 +74,7 @@ export const OPCODES = {
   'i32.div_s': plain(0x6d),
   'i32.div_u': plain(0x6e),
   'i32.rem_s': plain(0x6f),
+  'i32.rem_u': plain(0x70),
   'i32.and': plain(0x71),
   'i32.or': plain(0x72),
   'i32.xor': plain(0x73),
