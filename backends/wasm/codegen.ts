@@ -473,7 +473,8 @@ class WasmKernelEmitter {
             .op('i32.mul')
             .op('i32.add')
             .op('local.set', pb);
-          this.countedLoop(kk, 0, R, 1, () => {
+          // One step of the reduction: NR / 4 vectors of B, each row's A splatted, MR * NR / 4 multiply-adds.
+          const step = () => {
             bv.forEach((b, c) =>
               fb
                 .op('local.get', pb)
@@ -493,6 +494,10 @@ class WasmKernelEmitter {
                 fb.op('local.set', a);
               });
             });
+          };
+          // Unrolling this loop measured slower (V8 then spills accumulators).
+          this.countedLoop(kk, 0, R, 1, () => {
+            step();
             fb.op('local.get', pa)
               .op('i32.const', MR * 4)
               .op('i32.add')
@@ -645,12 +650,15 @@ class WasmKernelEmitter {
   /** Whether reduction `e`, in a scalar loop, can run 4 steps of its innermost variable at once. */
   private vectorisableReduction(e: ReduceExpr): boolean {
     const last = e.vars[e.vars.length - 1];
-    if (last.size < MIN_VECTOR_REDUCTION || this.an.hasReduction(e.body)) return false;
-    // Every read along `last` is contiguous (gathers would cost more than they save).
+    if (last.size < MIN_VECTOR_REDUCTION) return false;
+    // Every read along `last` is contiguous (gathers would cost more than they save), and no
+    // reduction runs inside the body (one computed outside it, softmax's max in its sum, is a value).
+    const depth = this.an.bodyLoop(e).depth;
     const seen = new Set<Expr>();
     const ok = (x: Expr): boolean => {
       if (seen.has(x)) return true;
       seen.add(x);
+      if (x.kind === 'reduce') return this.an.loopOf(x).depth < depth;
       if (x.kind === 'load' && this.an.freeVars(x).has(last))
         return this.laneStride(x.at, last) === 1 && !this.needsClamp(x);
       return exprArgs(x).every(ok);
