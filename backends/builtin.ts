@@ -18,6 +18,9 @@ registerBackend('gpujs', createGpujsBackend, {
   // Where a GL context is expected: CI demands one (a missing context is then an error), or a display is set.
   testable: () => env('LAZYGRAD_GPUJS_MODE') === 'headlessgl' || !!env('DISPLAY'),
 });
+/** The backend used unless one is chosen: WebAssembly SIMD where the engine has it, else generated JavaScript. */
+export const DEFAULT_BACKEND = hasSimd() ? 'wasm' : 'js';
+
 registerBackend('wasm', () => new WasmBackend(), {
   description: 'WebAssembly SIMD kernels (where the engine has SIMD128)',
   testable: hasSimd,

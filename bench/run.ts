@@ -6,6 +6,8 @@
  *   npx tsx bench/run.ts --quick      fewer samples
  *   npx tsx bench/run.ts --only W1,W3 a subset
  *   npx tsx bench/run.ts --memory     only the W4 memory check (bench/MEMORY.md)
+ *   npx tsx bench/run.ts --backend wasm
+ *                                     the same tables on another backend (bench/RESULTS-wasm.md)
  *   LAZYGRAD_GPUJS_MODE=headlessgl xvfb-run -a npx tsx bench/run.ts --gpujs
  *                                     also lazygrad on the gpujs backend (headless GL),
  *                                     extra rows in the same tables (opt-in: needs GL)
@@ -392,7 +394,10 @@ const leaves = (p: W.Params) => p.flatMap((l) => [l.w, l.b]);
 /** Runs child.ts in a fresh node process (same tsx loader as this one) and parses its JSON line. */
 function child(args: string[], extraFlags: string[] = []): any {
   const file = fileURLToPath(new URL('./child.ts', import.meta.url));
-  const out = execFileSync(process.execPath, [...process.execArgv, ...extraFlags, file, ...args], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [...process.execArgv, ...extraFlags, file, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LAZYGRAD_BACKEND: lg.getBackend() },
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -624,6 +629,8 @@ if (argv.includes('--memory')) {
     log,
   });
 } else {
+  // lazygrad against hand-written JS loops: on js unless `--backend` names another (written to its own file).
+  lg.setBackend(backendArg ? backendArg.replace('--backend=', '') : 'js');
   if (gpujs) initGpujs(); // fails now, not after the js rows, when there is no headless GL
   if (wants('W1')) await runW1();
   if (wants('W2')) await runElementwise('W2');
@@ -654,7 +661,8 @@ if (argv.includes('--memory')) {
       : []),
   ];
   const tail = findings.length ? ['## Missed targets and mismatches', '', ...findings.map((f) => `- ${f}`), ''] : [];
-  writeFileSync(new URL('./RESULTS.md', import.meta.url), [...head, ...md, ...firstCallSection(), ...tail].join('\n'));
-  log(`\nwrote bench/RESULTS.md (${fmt((performance.now() - t0) / 1000)} s)`);
+  const file = lg.getBackend() === 'js' ? 'RESULTS.md' : `RESULTS-${lg.getBackend()}.md`;
+  writeFileSync(new URL(`./${file}`, import.meta.url), [...head, ...md, ...firstCallSection(), ...tail].join('\n'));
+  log(`\nwrote bench/${file} (${fmt((performance.now() - t0) / 1000)} s)`);
   if (findings.length) log(findings.map((f) => `  ${f}`).join('\n'));
 }

@@ -6,7 +6,7 @@ import { DEMO_DEFAULTS, runDemo } from './demo';
 import { LazygradError } from '../ir';
 import { PROGRAMS } from './programs';
 import { jit, type Stage } from './jit';
-import { backendNames, setBackend } from './settings';
+import { backendNames, getBackend, setBackend } from './settings';
 import { dotToSvg } from './svg';
 
 const program = new Command();
@@ -34,7 +34,7 @@ program
   .command('demo', { isDefault: true })
   .description('train on the real MNIST digits with a jit-compiled training step')
   .option('--model <model>', 'mlp or cnn', DEMO_DEFAULTS.model)
-  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, getBackend())
   .option('--no-fusion', 'run every primitive as its own kernel (default: fused)')
   .option(
     '--epochs <n>',
@@ -72,7 +72,7 @@ program
   .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'mlp-loss')
   .option('--stage <stage>', STAGES.join(' | '), 'optimized')
   .option('--format <format>', 'text | dot | svg', 'text')
-  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, getBackend())
   .option('--no-fusion', 'lower without fusion')
   .action(async (name: string, o) => {
     if (!STAGES.includes(o.stage)) throw new InvalidArgumentError(`--stage must be one of ${STAGES.join(', ')}`);
@@ -90,7 +90,7 @@ program
   .command('compare')
   .description('run a built-in program fused and unfused: kernels, planned bytes, ms per call')
   .argument('[program]', `one of: ${Object.keys(PROGRAMS).join(', ')}`, 'w2')
-  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, 'js')
+  .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, getBackend())
   .option('--runs <n>', 'timed runs', positiveInt, 10)
   .action((name: string, o) => {
     setBackend(o.backend);

@@ -1,14 +1,14 @@
 /** Global settings: the current backend, fusion, debug level, dump folder. */
 import { LazygradError } from '../ir';
 import type { Backend } from '../backends/backend';
-import '../backends/builtin';
+import { DEFAULT_BACKEND } from '../backends/builtin';
 import { createBackend, isBackendName, listBackendNames } from '../backends/registry';
 
 /** The user's backend choices (hidden variants such as `js-float64` left out), and how to add one. */
 export { backendNames, registerBackend } from '../backends/registry';
 
 /** A registered backend's name (the built-in ones spelled out for editors; others are registered at run time). */
-export type BackendName = 'js' | 'gpujs' | (string & {});
+export type BackendName = 'js' | 'gpujs' | 'wasm' | (string & {});
 
 /** The backend registered as `name` (one instance per name). */
 export function backendByName(name: string): Backend {
@@ -22,7 +22,7 @@ function envFlag(name: string): string | undefined {
 }
 
 export const settings = {
-  backendName: 'js' as BackendName,
+  backendName: DEFAULT_BACKEND as BackendName,
   fusion: envFlag('LAZYGRAD_FUSION') !== '0',
   debug: Number(envFlag('LAZYGRAD_DEBUG') ?? 0) || 0,
   dumpDir: envFlag('LAZYGRAD_DUMP') || undefined,

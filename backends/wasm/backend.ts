@@ -6,20 +6,11 @@
  * `WebAssembly.Memory` managed by `WasmHeap`; `download` returns a copy (a
  * view would detach when the memory grows), `free` returns the block.
  */
-import {
-  type BackendLimits,
-  type DType,
-  type Kernel,
-  type KernelPlan,
-  LazygradError,
-  MAX_ELEMENTS,
-  sigmoid,
-} from '../../ir';
+import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError, MAX_ELEMENTS } from '../../ir';
 import type { AllocateOptions, Backend, CompiledPlan, DeviceBuffer, RunOptions, TypedArray } from '../backend';
 import { runPlan } from '../executor';
 import { generateWasmKernel } from './codegen';
 import { WasmHeap } from './heap';
-import type { MathFn } from './op-table';
 import { type WasmModule, hasRelaxedSimd, webAssembly } from './webassembly';
 
 export interface WasmBuffer extends DeviceBuffer {
@@ -35,21 +26,8 @@ interface PreparedKernel {
   readonly scratchBytes: number;
 }
 
-/** Float64 `Math` (and the reference sigmoid) as the host functions a module may import. */
-const HOST_MATH: Record<MathFn, (...a: number[]) => number> = {
-  exp: Math.exp,
-  log: Math.log,
-  sin: Math.sin,
-  cos: Math.cos,
-  tanh: Math.tanh,
-  sigmoid,
-  log1p: Math.log1p,
-  expm1: Math.expm1,
-  pow: Math.pow,
-};
-
 /** Compiled modules by text, shared by every wasm backend instance. */
-const moduleCache = new Map<string, { readonly module: WasmModule; readonly hostImports: readonly MathFn[] }>();
+const moduleCache = new Map<string, WasmModule>();
 
 const bytesPer = (dtype: DType) => (dtype === 'bool' ? 1 : 4);
 
@@ -137,12 +115,12 @@ export class WasmBackend implements Backend {
       const inputSizes = k.inputs.map((b) => plan.buffers[b].size);
       const gen = generateWasmKernel(k, { inputSizes, relaxedSimd: this.relaxed });
       sources.push({ name: k.name, source: gen.text });
-      return { fn: this.instantiate(k, gen.text, gen.bytes, gen.hostImports), scratchBytes: gen.scratchBytes };
+      return { fn: this.instantiate(k, gen.text, gen.bytes), scratchBytes: gen.scratchBytes };
     });
     return { plan, sources, prepared };
   }
 
-  private instantiate(k: Kernel, text: string, bytes: Uint8Array, hostImports: readonly MathFn[]): KernelFn {
+  private instantiate(k: Kernel, text: string, bytes: Uint8Array): KernelFn {
     const hit = this.instances.get(text);
     if (hit) return hit;
     const wa = webAssembly();
@@ -150,7 +128,7 @@ export class WasmBackend implements Backend {
     let compiled = moduleCache.get(text);
     if (!compiled) {
       try {
-        compiled = { module: new wa.Module(bytes), hostImports };
+        compiled = new wa.Module(bytes);
       } catch (e) {
         throw new Error(`wasm backend: kernel ${k.name} did not compile: ${(e as Error).message}\n${text}`, {
           cause: e,
@@ -159,9 +137,7 @@ export class WasmBackend implements Backend {
       moduleCache.set(text, compiled);
       this.compiles++;
     }
-    const env: Record<string, unknown> = { memory: this.heap.memory };
-    for (const fn of compiled.hostImports) env[fn] = HOST_MATH[fn];
-    const instance = new wa.Instance(compiled.module, { env });
+    const instance = new wa.Instance(compiled, { env: { memory: this.heap.memory } });
     const fn = instance.exports.kernel as KernelFn;
     this.instances.set(text, fn);
     return fn;

@@ -36,16 +36,8 @@ import {
 import { KernelAnalysis, type Loop } from '../common/analysis';
 import { type DotTile, findDotTile } from '../common/dot-tile';
 import { FunctionBuilder, ModuleBuilder, type ValType } from './encoder';
-import {
-  MATH_FNS,
-  type MathFn,
-  type OpContext,
-  type Operand,
-  SCALAR_OPS,
-  VECTOR_OPS,
-  lanewise,
-  valType,
-} from './op-table';
+import { MathLibrary } from './math';
+import { type OpContext, type Operand, SCALAR_OPS, VECTOR_OPS, valType } from './op-table';
 
 export interface WasmKernelOptions {
   /** Elements of each input buffer, by input slot: reads that could leave a buffer are clamped into it. */
@@ -58,8 +50,6 @@ export interface WasmKernel {
   /** The module as WebAssembly text: the kernel's readable source and its cache key. */
   readonly text: string;
   readonly bytes: Uint8Array;
-  /** Host functions the module imports from `env`, by name (transcendentals evaluated by `Math`). */
-  readonly hostImports: readonly MathFn[];
   /** Bytes of scratch memory the kernel needs (row caches). */
   readonly scratchBytes: number;
 }
@@ -99,8 +89,6 @@ class WasmKernelEmitter {
   private readonly argParam: (i: number) => number;
   private readonly scratchParam: number;
   private readonly varLocals = new Map<LoopVar, number>();
-  private readonly hostFns: MathFn[];
-  private readonly hostIndex = new Map<MathFn, number>();
   private readonly opContext: OpContext;
   private readonly outFlat: Idx;
   private oLocal = -1;
@@ -117,13 +105,6 @@ class WasmKernelEmitter {
   ) {
     this.an = new KernelAnalysis(k);
     this.outFlat = sym.flatIndex(k.vars.map(sym.idxVar), k.shape);
-    // Transcendentals: host imports of the float64 `Math` functions (rounded to float32 on return).
-    const used = new Set(this.an.order.flatMap((e) => (e.kind === 'op' ? [e.op] : [])));
-    this.hostFns = MATH_FNS.filter((fn) => used.has(fn));
-    for (const fn of this.hostFns) {
-      const arity = fn === 'pow' ? 2 : 1;
-      this.hostIndex.set(fn, this.mod.importFunction(fn, new Array<ValType>(arity).fill('f32'), ['f32']));
-    }
     const argTypes = k.args.map((_, i) => this.argDType(i));
     const params: ValType[] = [
       ...k.inputs.map((): ValType => 'i32'),
@@ -137,12 +118,10 @@ class WasmKernelEmitter {
     this.scratchParam = params.length - 1;
     this.fb = new FunctionBuilder(k.name.replace(/[^\w.]/g, '_'), params, []);
     this.mod.addFunction(this.fb, 'kernel');
+    const math = new MathLibrary(this.mod);
     this.opContext = {
       fb: this.fb,
-      math: (fn, vector) => {
-        if (vector) throw new Error(`wasm codegen: no vector ${fn} (host transcendentals run lane by lane)`);
-        return this.hostIndex.get(fn)!;
-      },
+      math: (fn) => math.scalar(fn),
     };
   }
 
@@ -161,7 +140,6 @@ class WasmKernelEmitter {
     return {
       text: this.mod.toText(),
       bytes: this.mod.encode(),
-      hostImports: this.hostFns,
       scratchBytes: this.scratchBytes,
     };
   }
@@ -216,9 +194,7 @@ class WasmKernelEmitter {
     body();
     if (also !== undefined) fb.op('local.get', also).op('i32.const', step).op('i32.add').op('local.set', also);
     fb.op('local.get', x).op('i32.const', step).op('i32.add').op('local.tee', x);
-    fb.op('i32.const', to - step + 1)
-      .op('i32.lt_s')
-      .op('br_if', 0);
+    fb.op('i32.const', to).op('i32.lt_s').op('br_if', 0);
     fb.op('end');
   }
 
@@ -681,14 +657,7 @@ class WasmKernelEmitter {
 
   private applyOp(op: ExprOp, args: Operand[], dtype: DType, from: DType, vector: boolean) {
     if (!vector) return SCALAR_OPS[op](this.opContext, args, dtype, from);
-    const hostMath = (MATH_FNS as readonly string[]).includes(op);
-    const impl = hostMath
-      ? lanewise(
-          op,
-          args.map(() => from),
-        )
-      : VECTOR_OPS[op];
-    impl(this.opContext, args, dtype, from);
+    VECTOR_OPS[op](this.opContext, args, dtype, from);
   }
 
   /** Pushes `e`: a scalar, or in a vector context 4 lanes. */

@@ -3,23 +3,20 @@
  * `ExprOp` (the types make a missing op a compile error). Values are f32
  * for float32 and i32 for int32 and bool (0/1); int32 arithmetic wraps like
  * the js backend's `| 0` and `Math.imul`, min/max/compare follow IEEE as
- * `Math` does (NaN propagates, -0 < +0). A vector entry may fall back to
- * running the scalar one lane by lane (`lanewise`) where SIMD has no
- * matching instruction.
+ * `Math` does (NaN propagates, -0 < +0); transcendentals are math.ts's
+ * (within 2 ulp of `Math`). A vector entry may fall back to running the
+ * scalar one lane by lane (`lanewise`) where SIMD has no matching
+ * instruction.
  */
 import type { DType, ExprOp } from '../../ir';
 import type { FunctionBuilder, OpName, ValType } from './encoder';
-
-/** A transcendental function the kernel calls (math.ts or host imports provide it). */
-export type MathFn = 'exp' | 'log' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'pow';
-
-export const MATH_FNS: readonly MathFn[] = ['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1', 'pow'];
+import { type MathFn, emitMathInline } from './math';
 
 /** What an op emitter may use besides the function being written. */
 export interface OpContext {
   readonly fb: FunctionBuilder;
-  /** Index of the function computing `fn` on f32 scalars, or on f32x4 lanes when `vector`. */
-  math(fn: MathFn, vector: boolean): number;
+  /** Index of the module's function computing `fn` on f32 scalars (math.ts). */
+  math(fn: MathFn): number;
 }
 
 /** Pushes one operand on the stack. */
@@ -49,11 +46,17 @@ const byType =
     c.fb.op(t === 'f32' ? f32! : i32);
   };
 
+/** A transcendental: a call of the scalar function, or on 4 lanes math.ts's code inline (no call). */
 const mathCall =
   (fn: MathFn, vector: boolean): WasmOp =>
   (c, args) => {
-    pushAll(args);
-    c.fb.op('call', c.math(fn, vector));
+    if (!vector) {
+      pushAll(args);
+      c.fb.op('call', c.math(fn));
+      return;
+    }
+    const [x, y] = args.map((a) => keep(c.fb, a, 'v128'));
+    emitMathInline(c.fb, fn, x, y);
   };
 
 /** select(a, b, cond): pushes a, b, then the condition. */
