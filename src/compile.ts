@@ -79,8 +79,17 @@ export interface CompileOptions {
   readonly donated?: ReadonlySet<number>;
 }
 
+/** A number per backend instance: compiled programs hold that instance's kernels (its memory, on wasm). */
+const backendIds = new WeakMap<Backend, number>();
+let nextBackendId = 0;
+function backendId(b: Backend): number {
+  let id = backendIds.get(b);
+  if (id === undefined) backendIds.set(b, (id = nextBackendId++));
+  return id;
+}
+
 export function compileGraph(g: Graph, opts: CompileOptions): Program {
-  const key = `${opts.backend.mode}|${opts.fusion}|${opts.reuse ?? true}|${[...(opts.donated ?? [])]}|${structuralKey(g)}`;
+  const key = `${opts.backend.mode}#${backendId(opts.backend)}|${opts.fusion}|${opts.reuse ?? true}|${[...(opts.donated ?? [])]}|${structuralKey(g)}`;
   const hit = programCache.get(key);
   if (hit) return hit;
   const prog = buildProgram(g, opts);

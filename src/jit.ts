@@ -213,16 +213,20 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       a.leaves.filter((v): v is Tensor => v instanceof Tensor),
       'jit',
     );
+    // Buffers made for this call only (numbers, the random key, tensors living on another backend).
+    const uploaded: DeviceBuffer[] = [];
+    const fresh = (b: DeviceBuffer) => (uploaded.push(b), b);
+    const on = (s: Storage) => (s.backend === backend ? s.on(backend, 'jit') : fresh(s.on(backend, 'jit')));
     // Parameters in leaf order; numbers travel as 0-d int32 or float32 buffers, as traced.
     const params: DeviceBuffer[] = a.leaves.map((v) =>
-      v instanceof Tensor ? v._storage!.on(backend, 'jit') : backend.upload(Number.isInteger(v) ? 'i32' : 'f32', [v]),
+      v instanceof Tensor ? on(v._storage!) : fresh(backend.upload(Number.isInteger(v) ? 'i32' : 'f32', [v])),
     );
     if (e.usesRng) {
       const rng = rngState();
-      params.push(backend.upload('i32', [rng.seed, rng.counter]));
+      params.push(fresh(backend.upload('i32', [rng.seed, rng.counter])));
       rng.counter = (rng.counter + e.rngDraws) | 0;
     }
-    const captures = e.captures.map((n) => (n.data as Storage).on(backend, 'jit'));
+    const captures = e.captures.map((n) => on(n.data as Storage));
     const outs = runPrepared(
       e.prog,
       params,
@@ -230,6 +234,9 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): F & Jitted {
       e.scalars,
       donatable(e.donatedParams, a.leaves, params, captures),
     );
+    // The call's own uploads are dead now, unless an output took one over or the run freed it (donated).
+    const kept = new Set([...outs, ...[...e.donatedParams].map((i) => params[i])]);
+    for (const b of uploaded) if (!kept.has(b)) backend.free(b);
     // Donated tensors are spent: their buffers may now hold outputs.
     a.leaves.forEach((v, i) => {
       if (e.donatedParams.has(i) && v instanceof Tensor) v._storage!.release('donated');

@@ -228,7 +228,16 @@ export function min(x: Tensor, axis: Axis, keepdims: boolean): Tensor {
   if (axes.some((a) => x.shape[a] === 0))
     throw new ShapeError(`min: cannot reduce an empty axis of shape ${fmtShape(x.shape)}`);
   if (x._dtype === 'bool') return cast(min(cast(x, 'int32'), axes, keepdims), 'bool');
-  return unary('neg', max(unary('neg', x), axes, keepdims));
+  return reverseOrder(max(reverseOrder(x), axes, keepdims));
+}
+
+/**
+ * An order-reversing map that is its own inverse: -x for float32; for int32
+ * -1 - x (= ~x), which never overflows (-x wraps at -2^31, so min and argmin
+ * would miss it).
+ */
+export function reverseOrder(x: Tensor): Tensor {
+  return x._dtype === 'i32' ? binary('sub', -1, x) : unary('neg', x);
 }
 
 export function argmax(x: Tensor, axis: number | undefined, keepdims: boolean): Tensor {

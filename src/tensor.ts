@@ -126,7 +126,7 @@ export class TensorMethods {
     return ops.argmax(this, axis, keepdims);
   }
   argmin(this: Tensor, axis?: number, keepdims = false): Tensor {
-    return ops.argmax(ops.unary('neg', this), axis, keepdims);
+    return ops.argmax(ops.reverseOrder(this._dtype === 'bool' ? ops.cast(this, 'int32') : this), axis, keepdims);
   }
   softmax(this: Tensor, axis = -1): Tensor {
     return ops.softmax(this, axis);

@@ -130,6 +130,13 @@ export class WasmBackend implements Backend {
       try {
         compiled = new wa.Module(bytes);
       } catch (e) {
+        // Chromium refuses to compile modules over 4 KB synchronously on a page's main thread.
+        if (e instanceof RangeError)
+          throw new LazygradError(
+            `wasm backend: the engine refused to compile kernel ${k.name} (${bytes.length} bytes) synchronously: ` +
+              `${e.message}. Run lazygrad in a Worker, or choose setBackend('js') on this thread.`,
+            { cause: e },
+          );
         throw new Error(`wasm backend: kernel ${k.name} did not compile: ${(e as Error).message}\n${text}`, {
           cause: e,
         });

@@ -37,7 +37,15 @@ import { KernelAnalysis, type Loop } from '../common/analysis';
 import { type DotTile, findDotTile } from '../common/dot-tile';
 import { FunctionBuilder, ModuleBuilder, type ValType } from './encoder';
 import { MathLibrary } from './math';
-import { type OpContext, type Operand, SCALAR_OPS, VECTOR_OPS, valType } from './op-table';
+import {
+  type CompareOp,
+  type OpContext,
+  type Operand,
+  SCALAR_OPS,
+  VECTOR_COMPARES,
+  VECTOR_OPS,
+  valType,
+} from './op-table';
 
 export interface WasmKernelOptions {
   /** Elements of each input buffer, by input slot: reads that could leave a buffer are clamped into it. */
@@ -698,6 +706,7 @@ class WasmKernelEmitter {
       case 'reduce':
         throw new Error('wasm codegen: a reduction must be a temporary');
       case 'op':
+        if (vector && e.op === 'where' && this.pushSelectByMask(e.args, ctx)) return;
         return this.applyOp(
           e.op,
           e.args.map((a) => () => this.push(a, ctx)),
@@ -706,6 +715,22 @@ class WasmKernelEmitter {
           vector,
         );
     }
+  }
+
+  /**
+   * A 4-lane `where` whose condition is a comparison computed here: selects by the comparison's
+   * mask directly (no round trip through the 0/1 bool). False when the condition is not such.
+   */
+  private pushSelectByMask([cond, a, b]: readonly Expr[], ctx: Ctx): boolean {
+    if (cond.kind !== 'op' || !(cond.op in VECTOR_COMPARES) || ctx.locals.has(cond) || this.cacheReads.has(cond))
+      return false;
+    if (!this.an.freeVars(cond).has(ctx.vec!)) return false;
+    this.push(a, ctx);
+    this.push(b, ctx);
+    this.push(cond.args[0], ctx);
+    this.push(cond.args[1], ctx);
+    this.fb.op(VECTOR_COMPARES[cond.op as CompareOp][cond.args[0].dtype === 'f32' ? 0 : 1]).op('v128.bitselect');
+    return true;
   }
 
   /** Builds a vector from 4 scalars: lane 0 splatted, then lanes 1-3 replaced. */

@@ -340,18 +340,27 @@ export class FunctionBuilder {
           shown.push(String(v));
           break;
         case 'lane':
+          if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 15)
+            throw new Error(`wasm encoder: ${name}: lane index must be 0..15, got ${String(v)}`);
           this.bytes.push(v as number);
           shown.push(String(v));
           break;
         case 'v128': {
           const lanes = v as readonly number[];
-          if (lanes.length !== 16) throw new Error(`wasm encoder: ${name} takes 16 bytes`);
+          if (
+            !Array.isArray(lanes) ||
+            lanes.length !== 16 ||
+            lanes.some((b) => !Number.isInteger(b) || b < 0 || b > 255)
+          )
+            throw new Error(`wasm encoder: ${name} takes 16 bytes (integers 0..255)`);
           this.bytes.push(...lanes);
           shown.push(lanes.join(' '));
           break;
         }
         case 'mem': {
-          const m = (v ?? {}) as MemArg;
+          if (typeof v !== 'object' || v === null || Array.isArray(v))
+            throw new Error(`wasm encoder: ${name}: expected a memory operand {offset?, align?}, got ${String(v)}`);
+          const m = v as MemArg;
           const align = m.align ?? naturalAlign(name);
           this.bytes.push(...leb128(align), ...leb128(m.offset ?? 0));
           if (m.offset) shown.push(`offset=${m.offset}`);

@@ -223,12 +223,24 @@ function splatConst(fb: FunctionBuilder, t: DType, v: number) {
   else fb.op('i32.const', v).op('i32x4.splat');
 }
 
+export type CompareOp = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
+
+/** The 4-lane comparisons giving all-ones masks, for f32 and for i32 (and bool) operands. */
+export const VECTOR_COMPARES: { readonly [K in CompareOp]: readonly [OpName, OpName] } = {
+  lt: ['f32x4.lt', 'i32x4.lt_s'],
+  le: ['f32x4.le', 'i32x4.le_s'],
+  gt: ['f32x4.gt', 'i32x4.gt_s'],
+  ge: ['f32x4.ge', 'i32x4.ge_s'],
+  eq: ['f32x4.eq', 'i32x4.eq'],
+  ne: ['f32x4.ne', 'i32x4.ne'],
+};
+
 /** A 4-lane comparison: the all-ones mask becomes the bool 1 (negating -1). */
 const compareV =
-  (f32: OpName, i32: OpName): WasmOp =>
+  (op: CompareOp): WasmOp =>
   (c, args, _t, from) => {
     pushAll(args);
-    c.fb.op(from === 'f32' ? f32 : i32).op('i32x4.neg');
+    c.fb.op(VECTOR_COMPARES[op][from === 'f32' ? 0 : 1]).op('i32x4.neg');
   };
 
 /**
@@ -315,12 +327,12 @@ export const VECTOR_OPS: { readonly [K in ExprOp]: WasmOp } = {
   minimum: vByType('f32x4.min', 'i32x4.min_s'),
   and: vByType(undefined, 'v128.and'),
   or: vByType(undefined, 'v128.or'),
-  lt: compareV('f32x4.lt', 'i32x4.lt_s'),
-  le: compareV('f32x4.le', 'i32x4.le_s'),
-  gt: compareV('f32x4.gt', 'i32x4.gt_s'),
-  ge: compareV('f32x4.ge', 'i32x4.ge_s'),
-  eq: compareV('f32x4.eq', 'i32x4.eq'),
-  ne: compareV('f32x4.ne', 'i32x4.ne'),
+  lt: compareV('lt'),
+  le: compareV('le'),
+  gt: compareV('gt'),
+  ge: compareV('ge'),
+  eq: compareV('eq'),
+  ne: compareV('ne'),
   where: (c, [cond, a, b]) => {
     a();
     b();
