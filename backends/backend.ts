@@ -105,6 +105,12 @@ export interface Backend {
   ): DeviceBuffer[];
 }
 
+/** Throws a LazygradError unless `size` is an element count a buffer may have (0 to 2^31 - 1). */
+export function checkBufferSize(dtype: DType, size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_ELEMENTS)
+    throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
+}
+
 /** Smallest array (elements) worth allocating without zeroing. */
 const UNZEROED_MIN = 1 << 14;
 
@@ -115,9 +121,7 @@ const UNZEROED_MIN = 1 << 14;
  * 4 MB output cost about a quarter of a memory-bound 1M-element kernel).
  */
 export function arrayFor(dtype: DType, size: number, float64 = false, uninitialised = false): TypedArray {
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_ELEMENTS) {
-    throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
-  }
+  checkBufferSize(dtype, size);
   const Ctor = dtype === 'f32' ? (float64 ? Float64Array : Float32Array) : dtype === 'i32' ? Int32Array : Uint8Array;
   const bytes = size * Ctor.BYTES_PER_ELEMENT;
   try {

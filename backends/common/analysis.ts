@@ -154,6 +154,20 @@ export class KernelAnalysis {
     return this.readers.get(e) ?? [];
   }
 
+  /**
+   * Whether a loop target keeps `e` in a local rather than writing it inline
+   * where it is read: every reduction, a value used more than once (index
+   * arithmetic excepted: recomputing it is cheaper), and a value read in
+   * another loop than its own (hoisted out of it).
+   */
+  isTemporary(e: Expr): boolean {
+    if (e.kind === 'lit' || e.kind === 'arg') return false;
+    if (e.kind === 'reduce') return true;
+    if (this.uses(e) > 1 && e.kind !== 'index') return true;
+    const mine = this.loopOf(e);
+    return this.readLoops(e).some((l) => l !== mine);
+  }
+
   /** Whether any expression under `e` (or `e` itself) is a reduction. */
   hasReduction(e: Expr): boolean {
     let has = this.reductionMemo.get(e);

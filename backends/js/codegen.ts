@@ -93,13 +93,6 @@ class KernelEmitter {
   private emitGeneric(): string[] {
     const k = this.k;
     const innermost = k.vars.length ? this.an.outputLoops[k.vars.length - 1] : this.an.top;
-    const isTemp = (e: Expr) => {
-      if (e.kind === 'lit' || e.kind === 'arg') return false;
-      if (e.kind === 'reduce') return true;
-      if (this.an.uses(e) > 1 && e.kind !== 'index') return true;
-      const mine = this.an.loopOf(e);
-      return this.an.readLoops(e).some((l) => l !== mine);
-    };
     const done = new Set<Expr>();
     // Row caches: the reduction loop stores the value, the output loop reads it (and never computes it).
     const storeTo = new Map<Expr, string>();
@@ -117,7 +110,7 @@ class KernelEmitter {
       done.add(e);
       exprArgs(e).forEach(visit);
       const cacheSlot = storeTo.get(e);
-      if (!isTemp(e) && !cacheSlot) return;
+      if (!this.an.isTemporary(e) && !cacheSlot) return;
       const name = `t${e.id}`;
       const block = this.an.loopOf(e);
       if (block === innermost) {

@@ -6,8 +6,16 @@
  * `WebAssembly.Memory` managed by `WasmHeap`; `download` returns a copy (a
  * view would detach when the memory grows), `free` returns the block.
  */
-import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError, MAX_ELEMENTS } from '../../ir';
-import type { AllocateOptions, Backend, CompiledPlan, DeviceBuffer, RunOptions, TypedArray } from '../backend';
+import { type BackendLimits, type DType, type Kernel, type KernelPlan, LazygradError } from '../../ir';
+import {
+  type AllocateOptions,
+  type Backend,
+  type CompiledPlan,
+  type DeviceBuffer,
+  type RunOptions,
+  type TypedArray,
+  checkBufferSize,
+} from '../backend';
 import { runPlan } from '../executor';
 import { generateWasmKernel } from './codegen';
 import { WasmHeap } from './heap';
@@ -71,8 +79,7 @@ export class WasmBackend implements Backend {
   }
 
   allocate(dtype: DType, size: number, opts: AllocateOptions = {}): WasmBuffer {
-    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_ELEMENTS)
-      throw new LazygradError(`cannot allocate a ${dtype} buffer of ${size} elements (at most 2^31 - 1)`);
+    checkBufferSize(dtype, size);
     const ptr = this.heap.alloc(size * bytesPer(dtype));
     if (!opts.uninitialised) this.view(dtype, ptr, size).fill(0);
     return { dtype, size, ptr, freed: false };

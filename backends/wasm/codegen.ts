@@ -162,13 +162,6 @@ class WasmKernelEmitter {
 
   private planTemps() {
     const an = this.an;
-    const isTemp = (e: Expr) => {
-      if (e.kind === 'lit' || e.kind === 'arg') return false;
-      if (e.kind === 'reduce') return true;
-      if (an.uses(e) > 1 && e.kind !== 'index') return true;
-      const mine = an.loopOf(e);
-      return an.readLoops(e).some((l) => l !== mine);
-    };
     const done = new Set<Expr>();
     for (const c of an.rowCaches) {
       const offset = this.scratchBytes;
@@ -181,7 +174,7 @@ class WasmKernelEmitter {
       if (done.has(e)) return;
       done.add(e);
       exprArgs(e).forEach(visit);
-      if (isTemp(e) || this.cacheStores.has(e)) this.items(an.loopOf(e)).push(e);
+      if (an.isTemporary(e) || this.cacheStores.has(e)) this.items(an.loopOf(e)).push(e);
     };
     an.roots.forEach(visit);
   }

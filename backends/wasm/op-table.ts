@@ -37,7 +37,7 @@ export function keep(fb: FunctionBuilder, arg: Operand, t: ValType): number {
 
 const pushAll = (args: readonly Operand[]) => args.forEach((a) => a());
 
-/** An op that is one instruction, chosen by the operands' dtype. */
+/** An op that is one instruction (scalar or 4-lane), chosen by the operands' dtype. */
 const byType =
   (f32: OpName | undefined, i32: OpName): WasmOp =>
   (c, args, dtype, from) => {
@@ -267,18 +267,10 @@ export function lanewise(op: ExprOp, argTypes: readonly DType[]): WasmOp {
   };
 }
 
-const vByType =
-  (f32: OpName | undefined, i32: OpName): WasmOp =>
-  (c, args, dtype, from) => {
-    pushAll(args);
-    const t = args.length > 1 ? from : dtype;
-    c.fb.op(t === 'f32' ? f32! : i32);
-  };
-
 /** 4-lane ops (bool lanes are 0/1 like scalars; masks are turned back into 0/1). */
 export const VECTOR_OPS: { readonly [K in ExprOp]: WasmOp } = {
-  neg: vByType('f32x4.neg', 'i32x4.neg'),
-  abs: vByType('f32x4.abs', 'i32x4.abs'),
+  neg: byType('f32x4.neg', 'i32x4.neg'),
+  abs: byType('f32x4.abs', 'i32x4.abs'),
   sign: (c, [a], t) => {
     const fb = c.fb;
     const x = keep(fb, a, 'v128');
@@ -305,28 +297,28 @@ export const VECTOR_OPS: { readonly [K in ExprOp]: WasmOp } = {
   },
   exp: mathCall('exp', true),
   log: mathCall('log', true),
-  sqrt: vByType('f32x4.sqrt', 'f32x4.sqrt'),
+  sqrt: byType('f32x4.sqrt', 'f32x4.sqrt'),
   sin: mathCall('sin', true),
   cos: mathCall('cos', true),
   tanh: mathCall('tanh', true),
   sigmoid: mathCall('sigmoid', true),
   log1p: mathCall('log1p', true),
   expm1: mathCall('expm1', true),
-  floor: vByType('f32x4.floor', 'f32x4.floor'),
+  floor: byType('f32x4.floor', 'f32x4.floor'),
   not: (c, [a]) => {
     a();
     splatConst(c.fb, 'i32', 1);
     c.fb.op('v128.xor');
   },
-  add: vByType('f32x4.add', 'i32x4.add'),
-  sub: vByType('f32x4.sub', 'i32x4.sub'),
-  mul: vByType('f32x4.mul', 'i32x4.mul'),
-  div: vByType('f32x4.div', 'f32x4.div'),
+  add: byType('f32x4.add', 'i32x4.add'),
+  sub: byType('f32x4.sub', 'i32x4.sub'),
+  mul: byType('f32x4.mul', 'i32x4.mul'),
+  div: byType('f32x4.div', 'f32x4.div'),
   pow: mathCall('pow', true),
-  maximum: vByType('f32x4.max', 'i32x4.max_s'),
-  minimum: vByType('f32x4.min', 'i32x4.min_s'),
-  and: vByType(undefined, 'v128.and'),
-  or: vByType(undefined, 'v128.or'),
+  maximum: byType('f32x4.max', 'i32x4.max_s'),
+  minimum: byType('f32x4.min', 'i32x4.min_s'),
+  and: byType(undefined, 'v128.and'),
+  or: byType(undefined, 'v128.or'),
   lt: compareV('lt'),
   le: compareV('le'),
   gt: compareV('gt'),
