@@ -16,6 +16,16 @@ const BACKEND_INDEPENDENT = [
 /** The interpreter is slow: the suites whose programs are small. */
 const REFERENCE_SUITES = ['test/autodiff/**/*.test.ts', 'test/jit/donate-alias.test.ts'];
 
+/**
+ * What a project's processes see. On wasm every kernel is split over the threads
+ * (LAZYGRAD_THREAD_MIN_WORK=0: the default keeps small kernels on one thread).
+ */
+const projectEnv = (name: string, threads?: string): Record<string, string> => ({
+  LAZYGRAD_BACKEND: name,
+  ...(name === 'wasm' ? { LAZYGRAD_THREAD_MIN_WORK: '0' } : {}),
+  ...(threads ? { LAZYGRAD_THREADS: threads } : {}),
+});
+
 const projects = registeredBackends()
   .filter(({ info }) => info.testable?.() ?? true)
   .map(({ name }) => ({
@@ -23,9 +33,22 @@ const projects = registeredBackends()
     test: {
       name,
       include: name === FULL_SUITE_BACKEND ? ['test/**/*.test.ts'] : BACKEND_INDEPENDENT,
-      env: { LAZYGRAD_BACKEND: name },
+      env: projectEnv(name),
     },
   }));
+
+// wasm on one thread and on three (more threads than this machine's cores); the `wasm` project
+// above runs the default, one thread per core.
+if (projects.some((p) => p.test.name === 'wasm'))
+  for (const threads of ['1', '3'])
+    projects.push({
+      extends: true as const,
+      test: {
+        name: `wasm-${threads}thread${threads === '1' ? '' : 's'}`,
+        include: BACKEND_INDEPENDENT,
+        env: projectEnv('wasm', threads),
+      },
+    });
 
 // A backend registered from outside the package (test/backends/interpreter-backend.ts, every
 // kernel through the reference interpreter) runs shared suites too: what a new backend gets.

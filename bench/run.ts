@@ -14,6 +14,8 @@
  *   npx tsx bench/run.ts --peers      instead: lazygrad against jax-js and tfjs-wasm on W1-W4
  *                                     (bench/peers/, writes bench/PEERS.md); lazygrad on its
  *                                     default backend and on `wasm` once that is registered
+ *   npx tsx bench/run.ts --peers --backend wasm --threads 1,2
+ *                                     lazygrad at 1 and 2 threads (one side each) and the threads targets
  *   npx tsx bench/run.ts --peers=jaxjs --only W1,W4 --backend wasm --quick
  *                                     the same for chosen peers, workloads and backends, quickly
  */
@@ -36,6 +38,7 @@ const wants = (id: string) => !only || only.has(id);
 const gpujs = argv.includes('--gpujs');
 const peersArg = argv.find((a) => a === '--peers' || a.startsWith('--peers='));
 const backendArg = argv.find((a, i) => argv[i - 1] === '--backend' || a.startsWith('--backend='));
+const threadsArg = argv.find((a, i) => argv[i - 1] === '--threads' || a.startsWith('--threads='));
 
 // Five interleaved rounds: a burst of load from other users of this machine then hits a fifth
 // of a case's samples, which the median absorbs (three rounds let one burst move a ratio 40 %).
@@ -623,6 +626,7 @@ if (argv.includes('--memory')) {
   await runPeers({
     only,
     backends: backendArg ? backendArg.replace('--backend=', '').split(',') : null,
+    threads: threadsArg ? threadsArg.replace('--threads=', '').split(',').map(Number) : null,
     peers,
     quick,
     command: `npx tsx bench/run.ts ${argv.join(' ')}`,

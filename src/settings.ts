@@ -1,8 +1,9 @@
-/** Global settings: the current backend, fusion, debug level, dump folder. */
+/** Global settings: the current backend, fusion, debug level, dump folder, threads. */
 import { LazygradError } from '../ir';
 import type { Backend } from '../backends/backend';
 import { DEFAULT_BACKEND } from '../backends/builtin';
 import { createBackend, isBackendName, listBackendNames } from '../backends/registry';
+import { MAX_THREADS, availableCores, threadSettings } from '../backends/wasm/threads';
 
 /** The user's backend choices (hidden variants such as `js-float64` left out), and how to add one. */
 export { backendNames, registerBackend } from '../backends/registry';
@@ -43,8 +44,41 @@ export function getBackend(): BackendName {
   return settings.backendName;
 }
 
-export function backendInfo(): { name: BackendName; mode: string } {
-  return { name: settings.backendName, mode: currentBackend().mode };
+export interface BackendInfo {
+  name: BackendName;
+  mode: string;
+  /** Threads a kernel may run on (the `wasm` backend's pool; 1 elsewhere). */
+  threads: number;
+  /** Why `threads` is 1 although more were asked for. */
+  reason?: string;
+}
+
+export function backendInfo(): BackendInfo {
+  const backend = currentBackend() as Backend & { threads?: number; threadsUnavailable?: string };
+  const info: BackendInfo = { name: settings.backendName, mode: backend.mode, threads: backend.threads ?? 1 };
+  if (backend.threads === undefined && threadSettings.threads > 1)
+    info.reason = `the ${backend.name} backend runs kernels on the calling thread only`;
+  else if (backend.threadsUnavailable && threadSettings.threads > 1) info.reason = backend.threadsUnavailable;
+  return info;
+}
+
+/**
+ * Threads the `wasm` backend runs kernels on (the calling thread and n - 1
+ * workers); by default the available cores. Results are bit-identical for
+ * every n.
+ */
+export function setThreads(n: number): void {
+  threadSettings.threads = checkThreads('setThreads', n);
+}
+
+export function getThreads(): number {
+  return threadSettings.threads;
+}
+
+function checkThreads(what: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    throw new LazygradError(`${what}: expected a whole number of threads from 1 to ${MAX_THREADS}, got ${describe(n)}`);
+  return n;
 }
 
 export function setFusion(on: boolean): void {
@@ -69,3 +103,15 @@ function describe(v: unknown): string {
 
 const envBackend = envFlag('LAZYGRAD_BACKEND');
 if (envBackend) settings.backendName = envBackend as BackendName;
+
+const envThreads = envFlag('LAZYGRAD_THREADS');
+threadSettings.threads = envThreads
+  ? checkThreads('LAZYGRAD_THREADS', /^\d+$/.test(envThreads) ? Number(envThreads) : envThreads)
+  : availableCores();
+// Kernels smaller than this (loop iterations) stay on the calling thread; 0 splits every kernel (tests).
+const envMinWork = envFlag('LAZYGRAD_THREAD_MIN_WORK');
+if (envMinWork) {
+  if (!/^\d+$/.test(envMinWork))
+    throw new LazygradError(`LAZYGRAD_THREAD_MIN_WORK: expected a whole number, got '${envMinWork}'`);
+  threadSettings.minParallelWork = Number(envMinWork);
+}

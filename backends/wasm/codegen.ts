@@ -18,6 +18,12 @@
  * A read whose lanes are not contiguous gathers lane by lane; one whose
  * index may leave its buffer (a padded view, guarded by `where`) is
  * clamped into it, since `select` evaluates both sides.
+ *
+ * Threads: the function takes a range `[lo, hi)` of one parallel axis
+ * (`WasmKernel.parallel`: the outermost output axis, or the dot's outer
+ * axis, rows or columns) and computes only the outputs in it, each exactly
+ * as the whole-range call would (ranges split at multiples of `grain`, so
+ * every element keeps its vector or scalar path and its summation order).
  */
 import {
   type DType,
@@ -52,15 +58,28 @@ export interface WasmKernelOptions {
   readonly inputSizes: readonly number[];
   /** Whether the engine has relaxed SIMD: the dot micro-kernel then uses `f32x4.relaxed_madd`. */
   readonly relaxedSimd?: boolean;
+  /** The memory the module imports: a shared one (threads) needs its maximum in pages. */
+  readonly memory?: { readonly maximumPages: number; readonly shared: boolean };
 }
 
 export interface WasmKernel {
   /** The module as WebAssembly text: the kernel's readable source and its cache key. */
   readonly text: string;
   readonly bytes: Uint8Array;
-  /** Bytes of scratch memory the kernel needs (row caches). */
+  /** Bytes of scratch memory the kernel needs (row caches, packed panels): each thread gets its own. */
   readonly scratchBytes: number;
+  /**
+   * The axis the kernel's range parameters split: `extent` positions, split
+   * only at multiples of `grain` (the last range may end at `extent`).
+   * Unset: the kernel runs whole, on one thread.
+   */
+  readonly parallel?: { readonly extent: number; readonly grain: number };
+  /** Loop iterations of the whole kernel, roughly (outputs times reduction lengths): what a split must pay for. */
+  readonly work: number;
 }
+
+/** A loop bound: a constant, or the value of a local. */
+type Bound = number | { readonly local: number };
 
 export function generateWasmKernel(k: Kernel, opts: WasmKernelOptions): WasmKernel {
   return new WasmKernelEmitter(k, opts).emit();
@@ -90,7 +109,7 @@ const L2_FLOATS = 1 << 16;
 
 class WasmKernelEmitter {
   private readonly an: KernelAnalysis;
-  private readonly mod = new ModuleBuilder();
+  private readonly mod: ModuleBuilder;
   private readonly fb: FunctionBuilder;
   private readonly inputParam: (i: number) => number;
   private readonly outputParam: (i: number) => number;
@@ -106,23 +125,34 @@ class WasmKernelEmitter {
   private readonly cacheStores = new Map<Expr, { readonly offset: number; readonly x: LoopVar }>();
   private readonly cacheReads = new Map<Expr, { readonly offset: number; readonly x: LoopVar }>();
   private scratchBytes = 0;
+  private parallel: WasmKernel['parallel'];
+  private readonly loParam: number;
+  private readonly hiParam: number;
 
   constructor(
     private readonly k: Kernel,
     private readonly opts: WasmKernelOptions,
   ) {
     this.an = new KernelAnalysis(k);
+    const memory = opts.memory;
+    this.mod = new ModuleBuilder(
+      memory?.shared ? { initial: 1, maximum: memory.maximumPages, shared: true } : { initial: 1 },
+    );
     this.outFlat = sym.flatIndex(k.vars.map(sym.idxVar), k.shape);
     const argTypes = k.args.map((_, i) => this.argDType(i));
     const params: ValType[] = [
       ...k.inputs.map((): ValType => 'i32'),
       ...k.outputs.map((): ValType => 'i32'),
       ...argTypes.map(valType),
-      'i32',
+      'i32', // lo
+      'i32', // hi
+      'i32', // scratch
     ];
     this.inputParam = (i) => i;
     this.outputParam = (i) => k.inputs.length + i;
     this.argParam = (i) => k.inputs.length + k.outputs.length + i;
+    this.loParam = params.length - 3;
+    this.hiParam = params.length - 2;
     this.scratchParam = params.length - 1;
     this.fb = new FunctionBuilder(k.name.replace(/[^\w.]/g, '_'), params, []);
     this.mod.addFunction(this.fb, 'kernel');
@@ -149,7 +179,15 @@ class WasmKernelEmitter {
       text: this.mod.toText(),
       bytes: this.mod.encode(),
       scratchBytes: this.scratchBytes,
+      parallel: this.parallel,
+      work: this.work(),
     };
+  }
+
+  private work(): number {
+    const size = (vars: readonly LoopVar[]) => vars.reduce((n, x) => n * x.size, 1);
+    const perOutput = this.an.reductions.reduce((n, r) => n + size(r.vars), 1);
+    return size(this.k.vars) * perOutput;
   }
 
   // ---- placement ----
@@ -187,16 +225,54 @@ class WasmKernelEmitter {
     return l;
   }
 
+  private pushBound(b: Bound) {
+    if (typeof b === 'number') this.fb.op('i32.const', b);
+    else this.fb.op('local.get', b.local);
+  }
+
   /** `for (x = from; x < to; x += step) body()` as a do-while (the caller ensures from < to). */
-  private countedLoop(x: number, from: number, to: number, step: number, body: () => void, also?: number) {
+  private countedLoop(x: number, from: Bound, to: Bound, step: number, body: () => void, also?: number) {
     const fb = this.fb;
-    fb.op('i32.const', from).op('local.set', x);
+    this.pushBound(from);
+    fb.op('local.set', x);
     fb.op('loop', 'void');
     body();
     if (also !== undefined) fb.op('local.get', also).op('i32.const', step).op('i32.add').op('local.set', also);
     fb.op('local.get', x).op('i32.const', step).op('i32.add').op('local.tee', x);
-    fb.op('i32.const', to).op('i32.lt_s').op('br_if', 0);
+    this.pushBound(to);
+    fb.op('i32.lt_s').op('br_if', 0);
     fb.op('end');
+  }
+
+  /** The same loop where `from < to` may not hold: skipped then (checked at run time where a bound is a local). */
+  private guardedLoop(x: number, from: Bound, to: Bound, step: number, body: () => void, also?: number) {
+    if (typeof from === 'number' && typeof to === 'number') {
+      if (from < to) this.countedLoop(x, from, to, step, body, also);
+      return;
+    }
+    this.pushBound(from);
+    this.pushBound(to);
+    this.fb.op('i32.lt_s').op('if', 'void');
+    this.countedLoop(x, from, to, step, body, also);
+    this.fb.op('end');
+  }
+
+  /** A local holding min(a, b) (or max), or the constant when both are constants. */
+  private clampBound(a: Bound, b: Bound, which: 'min' | 'max'): Bound {
+    if (typeof a === 'number' && typeof b === 'number') return which === 'min' ? Math.min(a, b) : Math.max(a, b);
+    const fb = this.fb;
+    const out = fb.local('i32');
+    this.pushBound(a);
+    this.pushBound(b);
+    this.pushBound(a);
+    this.pushBound(b);
+    fb.op(which === 'min' ? 'i32.lt_s' : 'i32.gt_s').op('select').op('local.set', out);
+    return { local: out };
+  }
+
+  /** The range parameters [lo, hi) as bounds, or [from, to) when `split` is false. */
+  private range(split: boolean, from: number, to: number): [Bound, Bound] {
+    return split ? [{ local: this.loParam }, { local: this.hiParam }] : [from, to];
   }
 
   private emitGeneric() {
@@ -212,12 +288,21 @@ class WasmKernelEmitter {
       this.emitStores(top);
       return;
     }
+    // Split the outermost axis, unless the top level computes a reduction: every thread would redo it.
+    const split = !(this.loopItems.get(this.an.top) ?? []).some((e) => e.kind === 'reduce');
+    if (split) {
+      this.parallel = { extent: k.vars[0].size, grain: k.vars.length === 1 ? 4 : 1 };
+      // The flat output index starts at lo times the size of the inner axes.
+      const inner = k.vars.slice(1).reduce((n, x) => n * x.size, 1);
+      fb.op('local.get', this.loParam).op('i32.const', inner).op('i32.mul').op('local.set', this.oLocal);
+    }
     const nest = (d: number) => {
       const x = k.vars[d];
       const loop = this.an.outputLoops[d];
       const xl = this.varLocal(x);
+      const [from, to] = this.range(split && d === 0, 0, x.size);
       if (d < k.vars.length - 1) {
-        this.countedLoop(xl, 0, x.size, 1, () => {
+        this.countedLoop(xl, from, to, 1, () => {
           this.emitItems(loop, top);
           nest(d + 1);
         });
@@ -227,14 +312,19 @@ class WasmKernelEmitter {
         this.emitItems(loop, ctx);
         this.emitStores(ctx);
       };
-      const vectorEnd = x.size >= 4 ? x.size - (x.size % 4) : 0;
-      if (vectorEnd > 0) {
-        fb.comment(`4 lanes along i${x.id}`);
-        this.countedLoop(xl, 0, vectorEnd, 4, () => innermost({ vec: x, locals: new Map(locals) }), this.oLocal);
-      }
-      if (vectorEnd < x.size) {
-        this.countedLoop(xl, vectorEnd, x.size, 1, () => innermost({ locals: new Map(locals) }), this.oLocal);
-      }
+      // The 4-lane part ends where the whole axis's does: ranges start at multiples of 4.
+      let vectorEnd: Bound = x.size >= 4 ? x.size - (x.size % 4) : 0;
+      if (typeof from !== 'number' && x.size >= 4) vectorEnd = this.clampBound(to, vectorEnd, 'min');
+      fb.comment(`4 lanes along i${x.id}`);
+      this.guardedLoop(xl, from, vectorEnd, 4, () => innermost({ vec: x, locals: new Map(locals) }), this.oLocal);
+      this.guardedLoop(
+        xl,
+        this.clampBound(from, vectorEnd, 'max'),
+        to,
+        1,
+        () => innermost({ locals: new Map(locals) }),
+        this.oLocal,
+      );
     };
     nest(0);
   }
@@ -320,6 +410,15 @@ class WasmKernelEmitter {
     const outer = k.vars.filter((x) => x !== vM && x !== vN);
     const outerSet = new Set(outer);
     const bOuter = [...this.an.freeVars(t.b)].some((x) => outerSet.has(x));
+    // Threads split the outer (batch) axis when it is long enough, else rows or columns of tiles,
+    // whichever has more; each thread packs its part of the split operand and all of the other.
+    const split = outer.length && outer[0].size >= 4 ? 'outer' : MP / MR >= NP / NR ? 'rows' : 'cols';
+    this.parallel =
+      split === 'outer'
+        ? { extent: outer[0].size, grain: 1 }
+        : split === 'rows'
+          ? { extent: MP, grain: MR }
+          : { extent: NP, grain: NR };
     const kk = fb.local('i32');
     const scalar: Ctx = { locals: new Map() };
     const scratch = () => fb.op('local.get', this.scratchParam);
@@ -356,25 +455,28 @@ class WasmKernelEmitter {
           .op('i32.add');
         fb.op('i32.const', 2).op('i32.shl').op('i32.add');
       };
+      // Columns [from, to): 4 at a time up to the last full group of 4, then one by one, then zero padding.
+      const [from, to] = this.range(split === 'cols', 0, NP);
       const vectorEnd = N - (N % 4);
+      const vectorTo = this.clampBound(to, vectorEnd, 'min');
+      const scalarFrom = this.clampBound(from, vectorEnd, 'max');
+      const scalarTo = this.clampBound(to, N, 'min');
+      const padFrom = this.clampBound(from, N, 'max');
       overReduction(() => {
-        if (vectorEnd > 0)
-          this.countedLoop(xn, 0, vectorEnd, 4, () => {
-            address();
-            this.push(t.b, { vec: vN, locals: new Map() });
-            fb.op('v128.store');
-          });
-        if (vectorEnd < N)
-          this.countedLoop(xn, vectorEnd, N, 1, () => {
-            address();
-            this.push(t.b, scalar);
-            fb.op('f32.store');
-          });
-        if (NP > N)
-          this.countedLoop(xn, N, NP, 1, () => {
-            address();
-            fb.op('f32.const', 0).op('f32.store');
-          });
+        this.guardedLoop(xn, from, vectorTo, 4, () => {
+          address();
+          this.push(t.b, { vec: vN, locals: new Map() });
+          fb.op('v128.store');
+        });
+        this.guardedLoop(xn, scalarFrom, scalarTo, 1, () => {
+          address();
+          this.push(t.b, scalar);
+          fb.op('f32.store');
+        });
+        this.guardedLoop(xn, padFrom, to, 1, () => {
+          address();
+          fb.op('f32.const', 0).op('f32.store');
+        });
       });
     };
 
@@ -383,7 +485,8 @@ class WasmKernelEmitter {
       const xm = this.varLocal(vM);
       const rowBase = fb.local('i32');
       // PA[((iM / MR) * R + kk) * MR + iM % MR]
-      this.countedLoop(xm, 0, MP, 1, () => {
+      const [from, to] = this.range(split === 'rows', 0, MP);
+      this.countedLoop(xm, from, to, 1, () => {
         scratch();
         fb.op('local.get', xm)
           .op('i32.const', MR)
@@ -424,16 +527,16 @@ class WasmKernelEmitter {
       const bv = Array.from({ length: cols }, () => fb.local('v128'));
       const av = fb.local('v128');
       fb.comment(`micro-kernel ${MR}x${NR}, column blocks of ${NC}`);
-      this.countedLoop(jc, 0, NP, NC, () => {
-        // jEnd = min(jc + NC, NP)
+      const [colFrom, colTo] = this.range(split === 'cols', 0, NP);
+      const [rowFrom, rowTo] = this.range(split === 'rows', 0, MP);
+      this.countedLoop(jc, colFrom, colTo, NC, () => {
+        // jEnd = min(jc + NC, colTo)
         fb.op('local.get', jc).op('i32.const', NC).op('i32.add').op('local.tee', jEnd);
-        fb.op('i32.const', NP)
-          .op('local.get', jEnd)
-          .op('i32.const', NP)
-          .op('i32.lt_s')
-          .op('select')
-          .op('local.set', jEnd);
-        this.countedLoop(iM, 0, MP, MR, () => {
+        this.pushBound(colTo);
+        fb.op('local.get', jEnd);
+        this.pushBound(colTo);
+        fb.op('i32.lt_s').op('select').op('local.set', jEnd);
+        this.countedLoop(iM, rowFrom, rowTo, MR, () => {
           fb.op('local.get', jc).op('local.set', jN);
           fb.op('loop', 'void');
           for (const row of acc) for (const a of row) fb.op('v128.const', new Array(16).fill(0)).op('local.set', a);
@@ -500,7 +603,8 @@ class WasmKernelEmitter {
         micro();
         return;
       }
-      this.countedLoop(this.varLocal(outer[d]), 0, outer[d].size, 1, () => nest(d + 1));
+      const [from, to] = this.range(split === 'outer' && d === 0, 0, outer[d].size);
+      this.countedLoop(this.varLocal(outer[d]), from, to, 1, () => nest(d + 1));
     };
     nest(0);
   }

@@ -53,7 +53,9 @@ const BASE = 64;
 
 export class WasmHeap {
   readonly memory: WasmMemory;
-  private readonly maximumPages: number;
+  readonly maximumPages: number;
+  /** Whether the memory is shared (workers can run kernels over it). */
+  readonly shared: boolean;
   /** Live blocks: offset → usable size. */
   private readonly live = new Map<number, number>();
   private used = 0;
@@ -86,7 +88,8 @@ export class WasmHeap {
     const api = (globalThis as { WebAssembly?: { Memory: WasmMemoryConstructor } }).WebAssembly;
     if (!api) throw new LazygradError('WasmHeap: WebAssembly is not available in this environment');
     this.maximumPages = maximumPages;
-    this.memory = new api.Memory({ initial: initialPages, maximum: maximumPages, shared: opts.shared ?? false });
+    this.shared = opts.shared ?? false;
+    this.memory = new api.Memory({ initial: initialPages, maximum: maximumPages, shared: this.shared });
   }
 
   /**

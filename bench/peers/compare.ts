@@ -34,6 +34,8 @@ export interface PeersOptions {
   only: Set<string> | null;
   /** lazygrad backends; null: the current one and `wasm` if registered. */
   backends: string[] | null;
+  /** Thread counts each lazygrad backend runs at (one side each); null: the default only. */
+  threads: number[] | null;
   peers: PeerName[];
   quick: boolean;
   /** The command line, for the report. */
@@ -61,11 +63,14 @@ interface Side {
   close(): void;
 }
 
-function localSide(backend: string): Promise<Side> {
-  const host = new Host(lazygradImpl(backend));
+/** A lazygrad side's key: the backend, and the thread count when the run compares several (`wasm 2t`). */
+const sideKey = (backend: string, threads?: number) => (threads === undefined ? backend : `${backend} ${threads}t`);
+
+function localSide(backend: string, threads?: number): Promise<Side> {
+  const host = new Host(lazygradImpl(backend, threads));
   return host.hello().then((hello) => {
     if (hello.type !== 'hello') throw new Error(hello.type === 'error' ? hello.message : 'no hello');
-    return { ...hello, lazygrad: backend, request: (r) => host.handle(r), close: () => {} };
+    return { ...hello, lazygrad: sideKey(backend, threads), request: (r) => host.handle(r), close: () => {} };
   });
 }
 
@@ -160,19 +165,23 @@ export async function runPeers(o: PeersOptions): Promise<void> {
 
   // ---- sides
   const registered = lg.backendNames();
-  const wanted = o.backends ?? [...new Set([lg.getBackend(), 'wasm'])];
+  const backends = o.backends ?? [...new Set([lg.getBackend(), 'wasm'])];
+  const threadCounts = o.threads ?? [undefined];
+  const wanted = backends.flatMap((b) => threadCounts.map((n) => sideKey(b, n)));
   const sides: Side[] = [];
-  /** lazygrad backends asked for but not run, with the reason (their targets read SKIP). */
+  /** lazygrad sides asked for but not run, with the reason (their targets read SKIP). */
   const missing = new Map<string, string>();
-  for (const b of wanted) {
-    try {
-      if (!registered.includes(b)) throw new Error(`not registered (lg.backendNames(): ${registered.join(', ')})`);
-      sides.push(await localSide(b));
-    } catch (e) {
-      missing.set(b, firstLine(String(e instanceof Error ? e.message : e)));
-      const n = `lazygrad backend '${b}' skipped: ${missing.get(b)}`;
-      notes.push(n);
-      log(`  ${n}`);
+  for (const b of backends) {
+    for (const n of threadCounts) {
+      try {
+        if (!registered.includes(b)) throw new Error(`not registered (lg.backendNames(): ${registered.join(', ')})`);
+        sides.push(await localSide(b, n));
+      } catch (e) {
+        missing.set(sideKey(b, n), firstLine(String(e instanceof Error ? e.message : e)));
+        const note = `lazygrad '${sideKey(b, n)}' skipped: ${missing.get(sideKey(b, n))}`;
+        notes.push(note);
+        log(`  ${note}`);
+      }
     }
   }
   log(`  starting peers: ${o.peers.join(', ')} ...`);
@@ -256,7 +265,7 @@ export async function runPeers(o: PeersOptions): Promise<void> {
   }
 
   // ---- targets
-  const targets = targetLines(results, wanted, missing);
+  const targets = [...targetLines(results, wanted, missing), ...threadTargetLines(results, backends, threadCounts)];
   for (const t of targets) if (t.startsWith('FAIL')) findings.push(t);
   log('\nTargets (ratios of medians from this run):');
   for (const t of targets) log(`  ${t}`);
@@ -363,6 +372,34 @@ function targetLines(results: Map<string, Row[]>, backends: string[], missing: M
       const ok = t.speed ? ratio >= t.goal : ratio <= t.goal;
       lines.push(`${ok ? 'PASS' : 'FAIL'}: ${name} = ${fmt(ratio)} (target ${goal})`);
     }
+  }
+  return lines;
+}
+
+/**
+ * The threads targets, where the run has a backend at 1 and 2 threads:
+ * W1 1024 at 2 threads >= 1.8x the GFLOP/s at 1; the W4 step at 2 threads
+ * <= 0.6x the time at 1, and <= 0.5x jax-js's step.
+ */
+function threadTargetLines(results: Map<string, Row[]>, backends: string[], counts: (number | undefined)[]): string[] {
+  if (!counts.includes(1) || !counts.includes(2)) return [];
+  const lines: string[] = [];
+  const side = (key: string, lazygrad: string) => results.get(key)?.find((r) => r.side.lazygrad === lazygrad);
+  const peer = (key: string, name: string, variant: string) =>
+    results.get(key)?.find((r) => !r.side.lazygrad && r.side.info.name === name && r.variant === variant);
+  for (const b of backends) {
+    const check = (name: string, key: string, fast?: Row, slow?: Row, goal = 0, speed = false) => {
+      if (!results.has(key)) return;
+      if (!fast || !slow) return void lines.push(`SKIP: ${name}: no result`);
+      const ratio = speed ? median(slow.samples) / median(fast.samples) : median(fast.samples) / median(slow.samples);
+      const ok = speed ? ratio >= goal : ratio <= goal;
+      lines.push(`${ok ? 'PASS' : 'FAIL'}: ${name} = ${fmt(ratio)} (target ${speed ? '≥' : '≤'} ${goal})`);
+    };
+    const [t1, t2] = [sideKey(b, 1), sideKey(b, 2)];
+    const w4 = `W4 ${W4_BATCH}`;
+    check(`W1 1024 GFLOP/s, lazygrad ${t2} / ${t1}`, 'W1 1024', side('W1 1024', t2), side('W1 1024', t1), 1.8, true);
+    check(`W4 jit step time, lazygrad ${t2} / ${t1}`, w4, side(w4, t2), side(w4, t1), 0.6);
+    check(`W4 jit step time, lazygrad ${t2} / jax-js jit step`, w4, side(w4, t2), peer(w4, 'jax-js', 'jit step'), 0.5);
   }
   return lines;
 }

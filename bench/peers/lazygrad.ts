@@ -37,7 +37,14 @@ function onBackend<T>(backend: string, f: () => T): T {
 
 const host = (t: lg.Tensor) => Float32Array.from(t.dataSync() as Float32Array);
 
-export function lazygradImpl(backend: string): Impl {
+/**
+ * lazygrad on `backend`, on `threads` threads when given (set before every
+ * prepare and call, so sides with other counts can share this process).
+ */
+export function lazygradImpl(backend: string, threads?: number): Impl {
+  const useThreads = () => {
+    if (threads !== undefined) lg.setThreads(threads);
+  };
   const jit = <F extends (...args: any[]) => any>(f: F, opts: { donate?: number } = {}) =>
     lg.jit(f, { fusion: true, backend, ...opts });
   const matmul = jit((a: lg.Tensor, b: lg.Tensor) => a.matmul(b));
@@ -108,9 +115,16 @@ export function lazygradImpl(backend: string): Impl {
         version: string;
       };
       const mode = onBackend(backend, () => lg.backendInfo().mode);
-      return { name: `lazygrad ${backend}`, version: pkg.version, device: `${backend} (${mode})`, notes: [] };
+      const name = `lazygrad ${backend}${threads === undefined ? '' : ` ${threads}t`}`;
+      const on = threads === undefined ? '' : `, ${threads} thread${threads === 1 ? '' : 's'}`;
+      return { name, version: pkg.version, device: `${backend} (${mode}${on})`, notes: [] };
     },
     variants: (w: PeerWorkload) => [w === 'W4' ? 'jit step' : 'jit'],
-    prepare: async (spec) => prepare(spec),
+    prepare: async (spec) => {
+      useThreads();
+      const p = prepare(spec);
+      const call = p.call;
+      return { ...p, call: () => (useThreads(), call()) };
+    },
   };
 }

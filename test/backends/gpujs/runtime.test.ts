@@ -42,7 +42,7 @@ describe.skipIf(skipGpujs)('gpujs on headless GL', () => {
   afterEach(() => lg.setBackend('js'));
 
   it('reports headlessgl as the mode that runs', () => {
-    expect(lg.backendInfo()).toEqual({ name: 'gpujs', mode: 'headlessgl' });
+    expect(lg.backendInfo()).toMatchObject({ name: 'gpujs', mode: 'headlessgl', threads: 1 });
     const be = gpujs();
     expect(be.dev.gpu.mode).toBe('headlessgl');
     expect(be.dev.fallbackReason).toBeUndefined();
