@@ -9,7 +9,7 @@
  * small kernels are split (the default keeps them on the calling thread).
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Graph, Node } from '../../../ir';
 import type { DeviceBuffer } from '../../../backends/backend';
 import { FunctionBuilder, ModuleBuilder } from '../../../backends/wasm/encoder';
@@ -50,9 +50,7 @@ function withThreads<T>(n: number, f: () => T): T {
 
 /** Runs `f` on 1, 2 and 3 threads and expects the same bits each time; returns the 1-thread values. */
 function sameOnEveryThreadCount(what: string, f: () => ArrayLike<number>[]): ArrayLike<number>[] {
-  const launches = wasm().parallelLaunches;
   const results = THREADS.map((n) => withThreads(n, f).map((a) => Array.from(a)));
-  expect(wasm().parallelLaunches, `${what}: no kernel ran on several threads`).toBeGreaterThan(launches);
   for (let t = 1; t < results.length; t++)
     results[t].forEach((vals, o) => {
       const first = vals.findIndex((v, i) => !Object.is(v, results[0][o][i]));
@@ -62,9 +60,23 @@ function sameOnEveryThreadCount(what: string, f: () => ArrayLike<number>[]): Arr
 }
 
 const t = (shape: number[], seed: number, lo = -2, hi = 2) =>
-  lg.tensor(floats(shape.reduce((a, b) => a * b, 1), seed, lo, hi)).reshape(shape);
+  lg
+    .tensor(
+      floats(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+        lo,
+        hi,
+      ),
+    )
+    .reshape(shape);
 
 describe('bit-identical results for 1, 2 and 3 threads', () => {
+  // Each case must have run kernels on several threads, or it compared nothing.
+  let launches = 0;
+  beforeEach(() => void (launches = wasm().parallelLaunches));
+  afterEach(() => expect(wasm().parallelLaunches, 'no kernel ran on several threads').toBeGreaterThan(launches));
+
   it('1-d elementwise kernels of every length around the 4-lane split grain (1..37, 1001)', () => {
     for (const n of [...Array.from({ length: 37 }, (_, i) => i + 1), 1001]) {
       const x = t([n], n);
@@ -264,15 +276,9 @@ describe('failures on a worker', () => {
       pool.terminate();
     }
     // The backend's own pool is unaffected.
-    expect(
-      Array.from(
-        withThreads(3, () =>
-          t([40, 40], 3)
-            .exp()
-            .dataSync(),
-        ).slice(0, 2),
-      ),
-    ).toEqual(Array.from(withThreads(1, () => t([40, 40], 3).exp().dataSync()).slice(0, 2)));
+    expect(Array.from(withThreads(3, () => t([40, 40], 3).exp().dataSync()).slice(0, 2))).toEqual(
+      Array.from(withThreads(1, () => t([40, 40], 3).exp().dataSync()).slice(0, 2)),
+    );
   });
 });
 
