@@ -23,4 +23,5 @@ export type { PublicDType as DType } from '../ir';
 export { jit, makeIR, type JitOptions, type Lowered, type Stage } from './jit';
 export * as nn from './nn';
 export * as optim from './optim';
+export { save, load, toSafetensors, fromSafetensors, safetensorsMetadata, type SafetensorsOptions } from './checkpoint';
 export { treeMap } from './tree-util';

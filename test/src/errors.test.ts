@@ -338,6 +338,75 @@ describe('disposed tensors', () => {
   });
 });
 
+describe('optimisers, schedules and transforms', () => {
+  it('bad options name the call, the option and what was given', () => {
+    expectLgError(() => lg.optim.adamw({ lr: -1 }), /^optim\.adamw: option lr must be a positive number/, /got -1/);
+    expectLgError(() => lg.optim.adamw({ lr: 0.1, weightDecay: -0.1 }), /optim\.adamw: option weightDecay .*-0\.1/);
+    expectLgError(() => lg.optim.rmsprop({ lr: 0.1, decay: '0.9' as any }), /optim\.rmsprop: option decay must be/);
+    expectLgError(() => lg.optim.rmsprop({ lr: 0.1, epsInSqrt: 1 as any }), /option epsInSqrt must be true or false/);
+    expectLgError(() => lg.optim.rmsprop({ lr: 'fast' as any }), /optim\.rmsprop: option lr .*the string "fast"/);
+  });
+  it('a schedule returning a non-scalar fails when the optimiser is made', () => {
+    const bad = () => lg.ones([2]);
+    expectLgError(
+      () => lg.optim.adam({ lr: bad }),
+      /^optim\.adam: the learning-rate schedule returned a tensor float32\[2\]/,
+    );
+    expectLgError(
+      () => lg.optim.sgd({ lr: () => 'x' as any }),
+      /^optim\.sgd: the learning-rate schedule returned the string/,
+    );
+  });
+  it('schedule arguments are checked', () => {
+    expectLgError(
+      () => lg.optim.schedules.cosine(0.1, 0),
+      /^optim\.schedules\.cosine: steps must be a positive integer, got 0/,
+    );
+    expectLgError(
+      () => lg.optim.schedules.linear(-1, 0, 10),
+      /^optim\.schedules\.linear: from must be a finite number >= 0/,
+    );
+    expectLgError(() => lg.optim.schedules.warmupCosine(1, 10, 10), /steps \(10\) must be greater than warmup \(10\)/);
+    expectLgError(
+      () => lg.optim.schedules.constant(0.1)(lg.ones([3]) as any),
+      /the step must be a number or a 0-d tensor/,
+    );
+  });
+  it('clipByGlobalNorm and chain check their arguments', () => {
+    expectLgError(
+      () => lg.optim.clipByGlobalNorm(0),
+      /^optim\.clipByGlobalNorm: maxNorm must be a positive finite number, got 0/,
+    );
+    const adam = lg.optim.adam({ lr: 0.1 });
+    const clip = lg.optim.clipByGlobalNorm(1);
+    expectLgError(() => lg.optim.chain(), /^optim\.chain: expected gradient transforms followed by an optimiser/);
+    expectLgError(() => lg.optim.chain(clip), /last argument must be an optimiser .*optim\.clipByGlobalNorm/);
+    expectLgError(() => lg.optim.chain(adam, clip), /argument 0 is an optimiser, which must come last/);
+    expectLgError(() => lg.optim.chain(5 as any, adam), /argument 0 must be a gradient transform or an optimiser/);
+    const opt = lg.optim.chain(clip, adam);
+    const p = { w: f32([2]) };
+    const g = { w: f32([2]) };
+    expectLgError(() => opt.update(g, [null], p), /^optim\.chain\.update: state must be the array of 2 states/);
+    const s = opt.init(p);
+    expectLgError(() => clip.update(g, {} as any, p), /^optim\.clipByGlobalNorm\.update: state must be null/);
+    expect(() => opt.update(g, s, p)).not.toThrow();
+  });
+});
+
+describe('checkpoints', () => {
+  it('malformed bytes and mismatched templates are errors naming the call', () => {
+    const bytes = lg.toSafetensors({ w: f32([2, 3]) });
+    const truncated = bytes.subarray(0, bytes.length - 1);
+    expectLgError(() => lg.fromSafetensors(truncated), /^fromSafetensors: .*truncated/);
+    const template = { w: f32([3, 2]) };
+    expectLgError(
+      () => lg.fromSafetensors(bytes, template),
+      /^fromSafetensors: w has shape \[2,3\] in the file but \[3,2\]/,
+    );
+    expectLgError(() => lg.toSafetensors(f32([2])), /^toSafetensors: expected a tree/);
+  });
+});
+
 describe('errors leave the library usable', () => {
   it('a failed op does not poison later work', () => {
     const x = f32([2, 3]);

@@ -71,7 +71,7 @@ describe('options of nn and optim', () => {
     expect(() => lg.optim.adam({ lr: 0.1, eps: -1 })).toThrow(/option eps/);
     expect(() => lg.optim.sgd({} as never)).toThrow(/optim\.sgd: option lr is required/);
     expect(() => lg.optim.sgd({ lr: -1 })).toThrow(
-      /option lr must be a positive number or a 0-d float32 tensor, got -1/,
+      /option lr must be a positive number, a 0-d float32 tensor or a schedule .*, got -1/,
     );
     const p = lg.nn.init.conv2d(1, 1, 1);
     expect(() => lg.nn.conv2d(p, lg.ones([1, 1, 2, 2]), { stride: 1.5 })).toThrow(
