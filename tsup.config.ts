@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
-// Entry points of the published package: the library (ESM + CJS + types) and
-// the `lazygrad` CLI (dist/cli.js, referenced by package.json "bin").
+// Entry points of the published package: the library (ESM + CJS + types),
+// the `lazygrad` CLI (dist/cli.js, referenced by package.json "bin") and the
+// wasm backend's pool worker (dist/pool-worker.js: the library starts it from
+// `new URL('./pool-worker.js', import.meta.url)`, which `shims` also gives the CJS build).
 // One build for both keeps `clean` free of races; the CLI gets its shebang
 // (and the executable bit) from the small plugin below.
 const SHEBANG = '#!/usr/bin/env node\n';
@@ -10,6 +12,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     cli: 'src/cli.ts',
+    'pool-worker': 'backends/wasm/pool-worker.js',
   },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'src/index.ts' } },
@@ -17,6 +20,7 @@ export default defineConfig({
   platform: 'node',
   outDir: 'dist',
   clean: true,
+  shims: true,
   sourcemap: false,
   plugins: [
     {
