@@ -11,7 +11,7 @@ export * from './verify';
 export * from './dot';
 export * from './kernel';
 export * as sym from './symbolic';
-export type { Idx, LoopVar } from './symbolic';
+export type { Idx, LoopVar, ValueIdx } from './symbolic';
 export * from './random';
 export * from './row-cache';
 export * from './kernel-eval';

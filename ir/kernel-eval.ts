@@ -8,10 +8,11 @@
  * Values are float64 numbers. int32 results wrap like `Math.imul` and `| 0`;
  * bools are 0/1; float -> int32 casts truncate toward zero; the `random` op
  * is the counter-based hash of ir/random.ts. Stores into the output typed
- * arrays round float32 results.
+ * arrays round float32 results. An indirect load reads at the value of its
+ * index expression (already clamped into the buffer by construction).
  */
 import type { DType } from './dtype';
-import { type Expr, type ExprOp, type Kernel, reduceCombine, reduceIdentity } from './kernel';
+import { type Expr, type ExprOp, type Kernel, atomSource, reduceCombine, reduceIdentity } from './kernel';
 import { uniform } from './random';
 import type { Idx, LoopVar } from './symbolic';
 
@@ -22,6 +23,16 @@ export function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
+}
+
+/**
+ * Rounds to the nearest integer, ties to even (numpy's `round`, WebAssembly's
+ * `nearest`), keeping the sign of zero. `Math.round` rounds ties up; where it
+ * took a tie up to an odd integer, the even one is one below.
+ */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** float -> int32 cast (truncation; wraps like `| 0` beyond 2^31), int32 and bool kept, anything -> bool is `!= 0`. */
@@ -49,6 +60,8 @@ export const OP_SEMANTICS: { readonly [K in ExprOp]: (dtype: DType, from: DType)
   log1p: () => (a) => Math.log1p(a),
   expm1: () => (a) => Math.expm1(a),
   floor: () => (a) => Math.floor(a),
+  ceil: () => (a) => Math.ceil(a),
+  round: () => (a) => roundHalfEven(a),
   not: () => (a) => 1 - a,
   add: (dtype) => (dtype === 'i32' ? (a, b) => (a + b) | 0 : (a, b) => a + b),
   sub: (dtype) => (dtype === 'i32' ? (a, b) => (a - b) | 0 : (a, b) => a - b),
@@ -122,6 +135,9 @@ class Interpreter {
         const c = i.constant;
         return (env) => ((a(env) % c) + c) % c;
       }
+      case 'value':
+        // The source is clamped into range by construction (ExprBuilder.indexValue).
+        return this.expr(atomSource(i));
     }
   }
 

@@ -8,9 +8,18 @@
  * reduction loops over fresh variables. Expressions are interned per kernel,
  * so a value used twice is the same object (common subexpressions) and a
  * backend can hoist whatever does not depend on inner loop variables.
+ *
+ * Indirect loads (`take`/`gather`): an index expression may hold `value`
+ * atoms (ir/symbolic.ts) whose value is another expression of the kernel,
+ * clamped into range (`ExprBuilder.indexValue`), so `x[ids[i] * D + j]`
+ * is a load whose index contains the load `ids[i]`. Those expressions are
+ * operands of the load (`exprArgs`), so every pass and code generator sees
+ * them in dependency order, and their loop variables are the load's too
+ * (`freeVars`): an embedding row index is computed once per token, outside
+ * the loop over the row.
  */
 import type { DType } from './dtype';
-import { type Idx, type LoopVar, idxVars } from './symbolic';
+import { type Idx, type LoopVar, type ValueIdx, idxVars, num, valueAtoms, valueIdx } from './symbolic';
 
 /** Elementwise operations a kernel expression may apply. */
 export type ExprOp =
@@ -27,6 +36,8 @@ export type ExprOp =
   | 'log1p'
   | 'expm1'
   | 'floor'
+  | 'ceil'
+  | 'round'
   | 'not'
   | 'add'
   | 'sub'
@@ -48,13 +59,13 @@ export type ExprOp =
   | 'random';
 
 export type Expr =
-  /** Element `at` of kernel input slot `input`. */
+  /** Element `at` of kernel input slot `input` (value atoms of `at` are its operands: an indirect load). */
   | { readonly kind: 'load'; readonly input: number; readonly at: Idx; readonly dtype: DType; readonly id: number }
   /** Scalar kernel argument `slot` (graph constants travel this way). */
   | { readonly kind: 'arg'; readonly slot: number; readonly dtype: DType; readonly id: number }
   /** A structural literal (reduction identities, pad values, 0/1). */
   | { readonly kind: 'lit'; readonly value: number; readonly dtype: DType; readonly id: number }
-  /** An index expression as an i32 value (iota, random counters, bounds checks). */
+  /** An index expression as an i32 value (iota, random counters, bounds checks); value atoms are its operands. */
   | { readonly kind: 'index'; readonly at: Idx; readonly dtype: DType; readonly id: number }
   /** Elementwise op; `cast` converts args[0] to `dtype`; `random` hashes (seed, counter) to f32 in [0,1). */
   | {
@@ -94,6 +105,8 @@ export const EXPR_OPS: readonly ExprOp[] = Object.keys({
   log1p: 0,
   expm1: 0,
   floor: 0,
+  ceil: 0,
+  round: 0,
   not: 0,
   add: 0,
   sub: 0,
@@ -215,6 +228,16 @@ export class ExprBuilder {
       id,
     }));
   }
+  /**
+   * The index atom of an indirect load: i32 `value` clamped into [0, size - 1] (so a read never
+   * leaves its buffer, whatever the data); a literal 0 for an axis of one element.
+   */
+  indexValue(value: Expr, size: number): Idx {
+    if (size < 1) throw new Error(`indexValue: no element to index in an axis of ${size}`);
+    if (size === 1) return num(0);
+    const low = this.op('maximum', [value, this.lit(0, 'i32')], 'i32');
+    return sourceIndex(this.op('minimum', [low, this.lit(size - 1, 'i32')], 'i32'), size);
+  }
   reduce(op: 'sum' | 'max', vars: readonly LoopVar[], body: Expr, dtype: DType): Expr {
     // A reduction over no elements is its identity (and no target loops over its other axes).
     if (vars.some((v) => v.size === 0)) return this.lit(reduceIdentity(op, dtype), dtype);
@@ -229,9 +252,34 @@ export class ExprBuilder {
   }
 }
 
-/** Children of an expression. */
+/**
+ * The index atom for `source`, an i32 expression already known to lie in [0, size - 1] (the clamped
+ * expression `indexValue` built; passes that rebuild a kernel's expressions re-wrap theirs with it).
+ */
+export function sourceIndex(source: Expr, size: number): Idx {
+  return valueIdx(source, freeVars(source), size);
+}
+
+/** The expression a value atom stands for (atoms are built from expressions only, by `sourceIndex`). */
+export function atomSource(atom: ValueIdx): Expr {
+  return atom.source as Expr;
+}
+
+const indexOperands = new WeakMap<Idx, readonly Expr[]>();
+
+/** The expressions an index reads through its value atoms (none for plain index arithmetic). */
+export function indexArgs(at: Idx): readonly Expr[] {
+  let hit = indexOperands.get(at);
+  if (!hit) indexOperands.set(at, (hit = valueAtoms(at).map(atomSource)));
+  return hit;
+}
+
+/** Children of an expression: an op's operands, a reduction's body, the index values of a load or index. */
 export function exprArgs(e: Expr): readonly Expr[] {
-  return e.kind === 'op' ? e.args : e.kind === 'reduce' ? [e.body] : [];
+  if (e.kind === 'op') return e.args;
+  if (e.kind === 'reduce') return [e.body];
+  if (e.kind === 'load' || e.kind === 'index') return indexArgs(e.at);
+  return [];
 }
 
 /** Free loop variables of an expression (a reduction binds its own). Memoised per call. */

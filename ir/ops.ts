@@ -13,7 +13,7 @@ import type { Attrs, Graph, TensorType } from './graph';
 import { type Shape, fmtShape, isPermutation, shapesEqual, sizeOf } from './shape';
 
 export type OpKind =
-  'leaf' | 'unary' | 'binary' | 'compare' | 'ternary' | 'reduce' | 'movement' | 'dot' | 'cast' | 'higher';
+  'leaf' | 'unary' | 'binary' | 'compare' | 'ternary' | 'reduce' | 'movement' | 'gather' | 'dot' | 'cast' | 'higher';
 
 export interface OpDef {
   readonly kind: OpKind;
@@ -66,14 +66,14 @@ function elementwiseShape(op: string, xs: readonly TensorType[]): Shape {
   return shape;
 }
 
-function unary(doc: string, dtypes: readonly DType[]): OpDef {
+function unary(name: string, dtypes: readonly DType[], doc = name): OpDef {
   return {
     kind: 'unary',
     arity: 1,
     attrs: {},
     doc,
     infer([x], _a) {
-      needDType(this.doc, x, dtypes);
+      needDType(name, x, dtypes);
       return [t(x.dtype, x.shape)];
     },
   };
@@ -208,6 +208,9 @@ export const OPS = {
   sigmoid: unary('sigmoid', ['f32']),
   log1p: unary('log1p', ['f32']),
   expm1: unary('expm1', ['f32']),
+  floor: unary('floor', ['f32'], 'largest integer <= x'),
+  ceil: unary('ceil', ['f32'], 'smallest integer >= x'),
+  round: unary('round', ['f32'], 'nearest integer, ties to even (numpy); keeps the sign of zero'),
   not: unary('not', ['bool']),
 
   // ---- binary ----
@@ -372,6 +375,30 @@ export const OPS = {
           xs[0].shape.map((d, i) => (i === axis ? total : d)),
         ),
       ];
+    },
+  },
+
+  gather: {
+    kind: 'gather',
+    arity: 2,
+    attrs: { axis: 'the axis of x that the indices select along' },
+    doc:
+      "out[p] = x[p with p[axis] = indices[p]] (numpy take_along_axis): indices are i32 of x's rank and shape " +
+      'but along `axis`, the result has their shape; a negative index counts from the end, and an index still ' +
+      'outside [0, n) reads the nearest end (clamped: the frontend checks indices it can read)',
+    infer([x, ind], a) {
+      const axis = a.axis as number;
+      const r = x.shape.length;
+      if (!Number.isInteger(axis) || axis < 0 || axis >= r)
+        throw new ShapeError(`gather: axis ${JSON.stringify(a.axis)} out of range for ${fmtT(x)}`);
+      needDType('gather', ind, ['i32'], 'indices');
+      if (ind.shape.length !== r || ind.shape.some((d, i) => i !== axis && d !== x.shape[i]))
+        throw new ShapeError(
+          `gather: indices ${fmtT(ind)} must have the shape of ${fmtT(x)} except along axis ${axis}`,
+        );
+      if (x.shape[axis] === 0 && sizeOf(ind.shape) > 0)
+        throw new ShapeError(`gather: cannot gather from the empty axis ${axis} of ${fmtT(x)}`);
+      return [t(x.dtype, ind.shape)];
     },
   },
 

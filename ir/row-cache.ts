@@ -12,7 +12,7 @@
  * question, so they always agree.
  */
 import { type Expr, exprArgs, freeVars } from './kernel';
-import { type LoopVar, substitute } from './symbolic';
+import { type LoopVar, substitute, valueAtoms } from './symbolic';
 
 /** Elementwise ops costly enough that computing an element twice is worse than a store and a load. */
 export const TRANSCENDENTAL_OPS: ReadonlySet<string> = new Set([
@@ -76,6 +76,8 @@ export function rowCaches(vars: readonly LoopVar[], roots: readonly Expr[]): Row
   const sameUnder = (a: Expr, b: Expr, v: LoopVar, u: LoopVar): boolean => {
     if (a === b) return !fv(a).has(v);
     if (a.kind !== b.kind || a.dtype !== b.dtype) return false;
+    // An index value computed from v is an expression the index cannot rename: no cache (recomputed).
+    if ((a.kind === 'load' || a.kind === 'index') && valueAtoms(a.at).some((x) => x.vars.includes(v))) return false;
     if (a.kind === 'load' && b.kind === 'load') return a.input === b.input && substitute(a.at, v, u) === b.at;
     if (a.kind === 'index' && b.kind === 'index') return substitute(a.at, v, u) === b.at;
     if (a.kind === 'op' && b.kind === 'op')

@@ -4,6 +4,12 @@
  * slice, pad, concat) become such expressions; the simplifier folds the
  * div/mod that contiguous reshapes introduce, so generated code stays flat.
  * Expressions are interned, so equal expressions are the same object.
+ *
+ * A `value` atom is an integer the kernel computes at run time (the index
+ * operand of an indirect load, `take`/`gather`): opaque here, with the loop
+ * variables it depends on and a range [0, size - 1] that its builder
+ * guarantees (ir/kernel.ts clamps it), so range analysis, div/mod folding
+ * and bounds checks treat it like a loop variable of that extent.
  */
 
 export interface LoopVar {
@@ -17,7 +23,17 @@ export type Idx =
   | { readonly kind: 'add'; readonly terms: readonly Idx[]; readonly key: string }
   | { readonly kind: 'mul'; readonly operand: Idx; readonly constant: number; readonly key: string }
   | { readonly kind: 'div'; readonly operand: Idx; readonly constant: number; readonly key: string }
-  | { readonly kind: 'mod'; readonly operand: Idx; readonly constant: number; readonly key: string };
+  | { readonly kind: 'mod'; readonly operand: Idx; readonly constant: number; readonly key: string }
+  | ValueIdx;
+
+/** A data-dependent index atom: `source` (a kernel expression, opaque here) computed over loop variables `vars`, in [0, size - 1]. */
+export interface ValueIdx {
+  readonly kind: 'value';
+  readonly source: object;
+  readonly vars: readonly LoopVar[];
+  readonly size: number;
+  readonly key: string;
+}
 
 const interned = new Map<string, Idx>();
 function intern<T extends Idx>(x: T): T {
@@ -38,6 +54,21 @@ export function loopVar(id: number, size: number): LoopVar {
   return x;
 }
 
+/** A serial number per value source: the atom's key must tell apart equal-looking expressions of different kernels. */
+const sourceSerials = new WeakMap<object, number>();
+let nextSourceSerial = 0;
+
+/**
+ * The index atom whose value `source` computes at run time, depending on `vars`; the caller
+ * guarantees the value lies in [0, size - 1] (size >= 1).
+ */
+export function valueIdx(source: object, vars: Iterable<LoopVar>, size: number): Idx {
+  let serial = sourceSerials.get(source);
+  if (serial === undefined) sourceSerials.set(source, (serial = nextSourceSerial++));
+  const sorted = [...vars].sort((a, b) => a.id - b.id || a.size - b.size);
+  return intern({ kind: 'value', source, vars: sorted, size, key: `@${serial}<${size}` });
+}
+
 export const num = (v: number): Idx => intern({ kind: 'num', value: v, key: String(v) });
 export const idxVar = (x: LoopVar): Idx =>
   intern({ kind: 'var', variable: loopVar(x.id, x.size), key: `v${x.id}_${x.size}` });
@@ -49,6 +80,8 @@ export function range(e: Idx): [number, number] {
       return [e.value, e.value];
     case 'var':
       return [0, Math.max(0, e.variable.size - 1)];
+    case 'value':
+      return [0, e.size - 1];
     case 'add': {
       let lo = 0,
         hi = 0;
@@ -204,6 +237,9 @@ export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
     case 'var':
       out.add(e.variable);
       break;
+    case 'value':
+      for (const x of e.vars) out.add(x);
+      break;
     case 'add':
       e.terms.forEach((t) => idxVars(t, out));
       break;
@@ -213,10 +249,18 @@ export function idxVars(e: Idx, out: Set<LoopVar> = new Set()): Set<LoopVar> {
   return out;
 }
 
-/** `e` with loop variable `from` replaced by `to`, re-simplified (so equal results are the same object). */
+/**
+ * `e` with loop variable `from` replaced by `to`, re-simplified (so equal results are the same object).
+ * A value atom computed from `from` cannot be renamed here (its value is an expression): callers check
+ * `valueAtoms` first.
+ */
 export function substitute(e: Idx, from: LoopVar, to: LoopVar): Idx {
   switch (e.kind) {
     case 'num':
+      return e;
+    case 'value':
+      if (e.vars.some((x) => x.id === from.id && x.size === from.size))
+        throw new Error(`substitute: index value ${e.key} depends on loop variable ${from.id}`);
       return e;
     case 'var':
       return e.variable.id === from.id && e.variable.size === from.size ? idxVar(to) : e;
@@ -251,4 +295,41 @@ export function unflatten(flat: Idx, shape: readonly number[]): Idx[] {
     stride *= shape[d];
   }
   return out;
+}
+
+/** The value atoms of an index expression, each once, in order of first appearance. */
+export function valueAtoms(e: Idx, out: ValueIdx[] = []): ValueIdx[] {
+  switch (e.kind) {
+    case 'num':
+    case 'var':
+      break;
+    case 'value':
+      if (!out.includes(e)) out.push(e);
+      break;
+    case 'add':
+      e.terms.forEach((t) => valueAtoms(t, out));
+      break;
+    default:
+      valueAtoms(e.operand, out);
+  }
+  return out;
+}
+
+/** `e` with every value atom replaced by `f(atom)`, re-simplified. */
+export function mapValueAtoms(e: Idx, f: (atom: ValueIdx) => Idx): Idx {
+  switch (e.kind) {
+    case 'num':
+    case 'var':
+      return e;
+    case 'value':
+      return f(e);
+    case 'add':
+      return add(...e.terms.map((t) => mapValueAtoms(t, f)));
+    case 'mul':
+      return mul(mapValueAtoms(e.operand, f), e.constant);
+    case 'div':
+      return div(mapValueAtoms(e.operand, f), e.constant);
+    case 'mod':
+      return mod(mapValueAtoms(e.operand, f), e.constant);
+  }
 }

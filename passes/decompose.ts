@@ -3,7 +3,8 @@
  * ones, for targets that do not evaluate it natively (a target declares the
  * ops it does in `BackendLimits.nativeOps`). GL has no accurate tanh, its
  * exp-based sigmoid overflows, its pow is exp2(y * log2(x)) (NaN for a
- * negative base), and Mesa folds the rounding corrections of log1p/expm1;
+ * negative base), Mesa folds the rounding corrections of log1p/expm1, and
+ * GLSL's round may take ties either way;
  * WebAssembly has no transcendental instructions at all.
  *
  * A rule builds its result from operands that are already rewritten; the
@@ -19,8 +20,12 @@ import {
   type KernelPlan,
   type LoopVar,
   type OpExpr,
+  type Idx,
   ExprBuilder,
+  atomSource,
   exprArgs,
+  sourceIndex,
+  sym,
 } from '../ir';
 
 /** Builds expressions of one kernel: the interning builder plus shorthands for the rules. */
@@ -94,6 +99,18 @@ export const DECOMPOSITIONS: { readonly [K in ExprOp]?: Rule } = {
     const series = r.f('mul', x, r.poly(x, coeffs));
     return r.where(r.test('lt', r.f('abs', x), r.lit(0.5)), series, r.f('sub', r.f('exp', x), r.lit(1)));
   },
+  // Ties to even from floor: f = floor(x), d = x - f (exact in float32: Sterbenz's lemma, or
+  // d = x when f = 0; and where it rounds, for x in (-0.5, 0), both sides give 0). A zero result
+  // takes x's sign (x * 0), as numpy's round. Inf: d is NaN, the tie branch gives f + 1 = Inf.
+  round: (r, [x]) => {
+    const f = r.f('floor', x);
+    const d = r.f('sub', x, f);
+    const up = r.f('add', f, r.lit(1));
+    const fEven = r.test('eq', r.f('sub', f, r.f('mul', r.lit(2), r.f('floor', r.f('mul', f, r.lit(0.5))))), r.lit(0));
+    const tie = r.where(fEven, f, up);
+    const rounded = r.where(r.test('gt', d, r.lit(0.5)), up, r.where(r.test('lt', d, r.lit(0.5)), f, tie));
+    return r.where(r.test('eq', rounded, r.lit(0)), r.f('mul', x, r.lit(0)), rounded);
+  },
   // Integer exponents up to 64 by square-and-multiply on |x| (exact where the products are), the
   // sign from the exponent's parity; a fractional exponent of a negative base is NaN; x^0.5 is
   // sqrt (correctly rounded, unlike pow); zero and infinite bases by their limits; other
@@ -162,12 +179,15 @@ export function decomposeKernel(k: Kernel, native: ReadonlySet<ExprOp>): Kernel 
   const builder = new ExprBuilder();
   const rules = new RuleBuilder(builder);
   const memo = new Map<Expr, Expr>();
+  // An indirect load's index values are expressions too: rebuilt, and wrapped again (still in range).
+  const rebuildIndex = (at: Idx): Idx =>
+    sym.mapValueAtoms(at, (atom) => sourceIndex(rebuild(atomSource(atom)), atom.size));
   const rebuild = (e: Expr): Expr => {
     let out = memo.get(e);
     if (out) return out;
     switch (e.kind) {
       case 'load':
-        out = builder.load(e.input, e.at, e.dtype);
+        out = builder.load(e.input, rebuildIndex(e.at), e.dtype);
         break;
       case 'arg':
         out = builder.arg(e.slot, e.dtype);
@@ -176,7 +196,7 @@ export function decomposeKernel(k: Kernel, native: ReadonlySet<ExprOp>): Kernel 
         out = builder.lit(e.value, e.dtype);
         break;
       case 'index':
-        out = builder.index(e.at);
+        out = builder.index(rebuildIndex(e.at));
         break;
       case 'reduce':
         out = builder.reduce(e.op, e.vars as LoopVar[], rebuild(e.body), e.dtype);

@@ -12,7 +12,14 @@
  *     or dot, elementwise epilogues). A node needed by two kernels is
  *     materialised once, unless it is as cheap as a load (constants, iota).
  *  5. Lowering then checks what rules 1-4 proposed and materialises more,
- *     until nothing is left to fix (one function each, below):
+ *     until nothing is left to fix (one function each, below), in tiers: the
+ *     dot-operand rule, the reduction rules, the costly-value rules
+ *     (costlyValuesInForeignLoops, transcendentalsAtSeveralIndices), the
+ *     input count; a later tier only when the earlier ones found nothing
+ *     (what an earlier fix stores may make a later one moot):
+ *     - reducedDotOperands: on a loop backend, a dot operand that is
+ *       computed from a reduction (softmax(q kᵀ) @ v): the operand is stored,
+ *       so the softmax is one row kernel and the dot reads plain values;
  *     - reductionsInForeignLoops: on a loop backend, a reduction that would
  *       sit inside a loop it does not depend on, even after hoisting (it would
  *       be recomputed per iteration: a matmul feeding a matmul, a column sum
@@ -236,15 +243,21 @@ function reviewKernel(root: Node, roots: ReadonlySet<Node>): KernelReview {
 /** Rule 5: nodes to materialise so that `root`'s kernel is well formed. */
 function violations(root: Node, roots: ReadonlySet<Node>, limits: BackendLimits): Node[] {
   const k = reviewKernel(root, roots);
+  // Fixed first: a stored dot operand takes its reductions and transcendentals out of the dot's
+  // loops, and its own kernel is then reviewed on its own (a whole row softmax).
+  const operands = reducedDotOperands(k, limits);
+  if (operands.length) return operands;
   const out = new Set<Node>([
     ...reductionsInForeignLoops(k, limits),
     ...overReadReductions(k),
-    ...costlyValuesInForeignLoops(k),
     ...reductionsAtSeveralIndices(k),
-    ...transcendentalsAtSeveralIndices(k, limits),
     ...innerDots(k, limits),
     ...reductionsPerThread(k, limits),
   ]);
+  // Then costly elementwise values: a stored reduction may already have taken them out of the loops
+  // they were repeated in (exp(dot - max) of a softmax over a matmul becomes a row-cached row kernel).
+  if (out.size === 0)
+    for (const n of [...costlyValuesInForeignLoops(k), ...transcendentalsAtSeveralIndices(k, limits)]) out.add(n);
   // Too many inputs is fixed last: materialising anything above may already change what the kernel reads.
   if (out.size === 0) for (const n of tooManyInputs(k, limits)) out.add(n);
   return [...out];
@@ -344,6 +357,30 @@ function reductionsPerThread(k: KernelReview, limits: BackendLimits): Node[] {
   };
   if (!(k.reduces.length > 1 || (k.reduces.length === 1 && broadcast(k.reduces[0])))) return [];
   return k.reduces.map((r) => k.inlined(r)).filter((n): n is Node => n !== undefined);
+}
+
+/** Whether a reduction is computed inside `e` within this kernel (loads end the search). */
+function containsReduction(e: Expr, seen = new Set<Expr>()): boolean {
+  if (seen.has(e)) return false;
+  seen.add(e);
+  if (e.kind === 'reduce') return true;
+  return exprArgs(e).some((c) => containsReduction(c, seen));
+}
+
+/** On a loop backend, dot operands computed from a reduction (a row softmax feeding a matmul). */
+function reducedDotOperands(k: KernelReview, limits: BackendLimits): Node[] {
+  // Inlined, the operand's division by its row sum would run in the dot's innermost loop, once per
+  // multiply-add; stored, it is one row kernel and the dot reads plain values.
+  if (!limits.multiReduceKernels) return [];
+  const found: Node[] = [];
+  for (const r of k.reduces) {
+    if (r.kind !== 'reduce' || k.lowering.nodeOf.get(r)?.op !== 'dot') continue;
+    for (const operand of exprArgs(r.body)) {
+      const n = k.inlined(operand);
+      if (n && operand.kind === 'op' && containsReduction(operand)) found.push(n);
+    }
+  }
+  return found;
 }
 
 /** A kernel reading more buffers than the backend allows: its widest inlined producer. */

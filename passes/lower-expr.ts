@@ -2,8 +2,10 @@
  * Lowers the nodes of one kernel to a kernel expression: each node is
  * evaluated at a symbolic multi-index. Movement ops only rewrite the index
  * (reshape, permute, expand, slice) or add a bounds check (pad, concat);
- * reductions and `dot` open loops over fresh variables; nodes that are
- * materialised elsewhere become loads from their buffer.
+ * reductions and `dot` open loops over fresh variables; `gather` reads its
+ * operand at an index value (a wrapped, clamped load of the indices), so
+ * the load that reaches a buffer is indirect; nodes that are materialised
+ * elsewhere become loads from their buffer.
  */
 import {
   ExprBuilder,
@@ -164,6 +166,25 @@ export class KernelLowering {
         const red = b.reduce('sum', cvars, body, dtype);
         this.nodeOf.set(red, node);
         return red;
+      }
+      case 'gather': {
+        // x read at the index value along `axis`: an indirect load once x reaches a buffer.
+        const [x, indices] = node.inputs;
+        const axis = a.axis as number;
+        const n = x.shape[axis];
+        if (n === 0) return b.lit(0, dtype); // the indices are empty too (op rule): nothing is read
+        const raw = this.at(indices, idx);
+        const zero = b.lit(0, 'i32');
+        const wrapped = b.op(
+          'where',
+          [b.op('lt', [raw, zero], 'bool'), b.op('add', [raw, b.lit(n, 'i32')], 'i32'), raw],
+          'i32',
+        );
+        const at = b.indexValue(wrapped, n);
+        return this.at(
+          x,
+          idx.map((ix, d) => (d === axis ? at : ix)),
+        );
       }
       case 'detach':
         return this.at(node.inputs[0], idx);

@@ -5,7 +5,7 @@
  * slot. Graph outputs get slots of their own, since they outlive the plan.
  */
 import type { Expr, Graph, Idx, Kernel, KernelPlan, Node, PlanBuffer, PlanScalar } from '../ir';
-import { byteSize, sym } from '../ir';
+import { byteSize, exprArgs, sym } from '../ir';
 
 const { flatIndex } = sym;
 import type { FusionResult } from './fuse';
@@ -126,16 +126,17 @@ function assignDonations(
   });
 }
 
-/** Whether every load of input `slot` in `e` is at index `at` (and none sits inside a reduction). */
+/**
+ * Whether every load of input `slot` in `e` is at index `at` (and none sits inside a reduction);
+ * an indirect load's index values are searched too (a gather's indices may be the slot).
+ */
 function readsOnlyAt(e: Expr, slot: number, at: Idx): boolean {
   const seen = new Set<Expr>();
   const ok = (x: Expr, inReduce: boolean): boolean => {
     if (seen.has(x)) return true;
     seen.add(x);
-    if (x.kind === 'load') return x.input !== slot || (x.at === at && !inReduce);
-    if (x.kind === 'op') return x.args.every((a) => ok(a, inReduce));
-    if (x.kind === 'reduce') return ok(x.body, true);
-    return true;
+    if (x.kind === 'load' && x.input === slot && !(x.at === at && !inReduce)) return false;
+    return exprArgs(x).every((a) => ok(a, inReduce || x.kind === 'reduce'));
   };
   return ok(e, false);
 }

@@ -119,6 +119,55 @@ function dotVjp({ node, x: [a, b], g }: VjpArgs): (Value | null)[] {
   return [permute(da0, aPerm), permute(db0, bPerm)];
 }
 
+/**
+ * The index `gather` reads for each entry of `indices` along an axis of n: negative ones count
+ * from the end, the rest clamp into [0, n) — the lowering's rule (passes/lower-expr.ts), as IR.
+ */
+function gatheredIndex(indices: Value, n: number): Value {
+  const i = (v: number) => constant(v, 'i32');
+  const wrapped = where(emit('lt', [indices, i(0)]), add(indices, i(n)), indices);
+  return emit('minimum', [emit('maximum', [wrapped, i(0)]), i(n - 1)]);
+}
+
+/**
+ * VJP of gather: a scatter-add of the cotangent into zeros of x's shape, duplicate indices summed,
+ * deterministic and without atomics (gpujs has none). When the indices are the same along every
+ * other axis (`take`, an embedding lookup: an expand of one index per position m), it is a `dot`
+ * of the one-hot matrix [m, k] = (index[m] == k) with the cotangent over m, which fuses the one-hot
+ * into the register-tiled dot's packing. Otherwise, along a new axis of x's extent n next to the
+ * gathered one, dx[.., k, ..] = sum over m of (index[.., m, ..] == k ? g[.., m, ..] : 0).
+ */
+function gatherVjp({ node, x: [x, indices], g }: VjpArgs): (Value | null)[] {
+  const axis = node.attrs.axis as number;
+  const n = x.shape[axis];
+  const m = g.shape[axis];
+  if (n === 0 || m === 0) return [zerosLike(x.shape), null];
+  const perPosition = perPositionIndices(indices, axis);
+  if (perPosition) {
+    const hit = emit('eq', [
+      emit('expand', [emit('reshape', [gatheredIndex(perPosition, n)], { shape: [m, 1] })], { shape: [m, n] }),
+      emit('iota', [], { shape: [m, n], axis: 1 }),
+    ]);
+    // Result axes: k, then g's axes but `axis`; k moves back to `axis`.
+    const dx = emit('dot', [castF(hit), g], { batch: [[], []], contract: [[0], [axis]] });
+    const perm = x.shape.map((_, d) => (d === axis ? 0 : d < axis ? d + 1 : d));
+    return [perm.every((p, i) => p === i) ? dx : emit('permute', [dx], { perm }), null];
+  }
+  const withAxis = [...g.shape.slice(0, axis + 1), 1, ...g.shape.slice(axis + 1)];
+  const wide = [...g.shape.slice(0, axis + 1), n, ...g.shape.slice(axis + 1)];
+  const spread = (v: Value) => emit('expand', [emit('reshape', [v], { shape: withAxis })], { shape: wide });
+  const hit = emit('eq', [spread(gatheredIndex(indices, n)), emit('iota', [], { shape: wide, axis: axis + 1 })]);
+  return [emit('sum', [where(hit, spread(g), f(0))], { axes: [axis], keepdims: false }), null];
+}
+
+/** The indices as one per position along `axis` ([m]) when they are an expand of such, else undefined. */
+function perPositionIndices(indices: Value, axis: number): Value | undefined {
+  if (indices.node.op !== 'expand') return undefined;
+  const src = indices.node.inputs[0];
+  if (!src.shape.every((d, i) => i === axis || d === 1)) return undefined;
+  return emit('reshape', [src], { shape: [src.shape[axis]] });
+}
+
 function reduceKeep(node: Node, v: Value, xShape: Shape): Value {
   const axes = node.attrs.axes as number[];
   const keep = xShape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -144,6 +193,10 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
   sigmoid: (a) => un(a, mul(a.g, mul(a.y, sub(f(1), a.y)))),
   log1p: (a) => un(a, div(a.g, add(f(1), a.x[0]))),
   expm1: (a) => un(a, mul(a.g, add(a.y, f(1)))),
+  // Piecewise constant: zero almost everywhere (and no gradient at the jumps), as PyTorch and JAX.
+  floor: () => [null],
+  ceil: () => [null],
+  round: () => [null],
   not: () => [null],
   add: ({ x, g }) => [unbroadcast(g, x[0].shape), unbroadcast(g, x[1].shape)],
   sub: ({ x, g }) => [unbroadcast(g, x[0].shape), unbroadcast(neg(g), x[1].shape)],
@@ -214,6 +267,7 @@ export const VJP_RULES: { readonly [P in OpName]: Rule | 'leaf' } = {
       return emit('slice', [g], { starts, steps: xi.shape.map(() => 1), shape: [...xi.shape] });
     });
   },
+  gather: gatherVjp,
   detach: () => [null],
   cast: ({ x, y, g }) => [x[0].dtype === 'f32' && y.dtype === 'f32' ? g : null],
   dot: dotVjp,

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 // Bundled into dist/cli.js by tsup and read directly by tsx, so both report the same version.
 import { version } from '../package.json';
 import { DEMO_DEFAULTS, runDemo } from './demo';
+import { runNamesDemo } from './names-demo';
 import { LazygradError } from '../ir';
 import { PROGRAMS } from './programs';
 import { jit, type Stage } from './jit';
@@ -32,8 +33,8 @@ function positiveNumber(v: string): number {
 
 program
   .command('demo', { isDefault: true })
-  .description('train on the real MNIST digits with a jit-compiled training step')
-  .option('--model <model>', 'mlp or cnn', DEMO_DEFAULTS.model)
+  .description('train on the real MNIST digits, or first names with --model names, with a jit-compiled training step')
+  .option('--model <model>', 'mlp, cnn (MNIST) or names (first names)', DEMO_DEFAULTS.model)
   .option('--backend <backend>', `one of: ${backendNames().join(', ')}`, getBackend())
   .option('--no-fusion', 'run every primitive as its own kernel (default: fused)')
   .option(
@@ -44,9 +45,22 @@ program
   .option('--batch-size <n>', 'batch size', positiveInt, DEMO_DEFAULTS.batchSize)
   .option('--lr <x>', 'Adam learning rate', positiveNumber, DEMO_DEFAULTS.lr)
   .option('--seed <n>', 'random seed for weights, split and batches', integer, DEMO_DEFAULTS.seed)
-  .action((o) => {
+  .action((o, command: Command) => {
+    if (o.model === 'names') {
+      // --batch-size and --lr default to the MNIST values; the names demo keeps its own unless given.
+      const given = (key: string) => command.getOptionValueSource(key) !== 'default';
+      runNamesDemo({
+        backend: o.backend,
+        fusion: o.fusion,
+        epochs: o.epochs,
+        batchSize: given('batchSize') ? o.batchSize : undefined,
+        lr: given('lr') ? o.lr : undefined,
+        seed: o.seed,
+      });
+      return;
+    }
     if (o.model !== 'mlp' && o.model !== 'cnn')
-      throw new InvalidArgumentError(`--model must be mlp or cnn, got ${o.model}`);
+      throw new InvalidArgumentError(`--model must be mlp, cnn or names, got '${o.model}'`);
     runDemo({
       model: o.model,
       backend: o.backend,

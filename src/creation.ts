@@ -256,3 +256,99 @@ export function randn(shape: readonly number[]): Tensor {
   const r = u1.neg().add(1).log().mul(-2).sqrt();
   return r.mul(u2.mul(2 * Math.PI).cos());
 }
+
+/** The largest high - low of randint: samples come from the 24 random bits of one float32 uniform. */
+const RANDINT_MAX_RANGE = 2 ** 24;
+
+/**
+ * floor(j · range / 2^24) for int32 j in [0, 2^24) and 1 <= range <= 2^24, exactly, in int32 pieces of
+ * 12 bits whose products stay below 2^24, so js (float64), wasm (float32) and gpujs (floats exact below
+ * 2^24) all compute the same integer. With j = jh·2^12 + jl and range = rh·2^12 + rl:
+ * j·range / 2^24 = jh·rh + (jh·rl + jl·rh) / 2^12 + jl·rl / 2^24.
+ */
+function scaleBits(j: Tensor, range: number): Tensor {
+  const shift12 = (v: Tensor) => v.cast('float32').div(4096).cast('int32'); // v >= 0, v < 2^24: exact
+  const low12 = (v: Tensor) => v.sub(shift12(v).mul(4096));
+  const [rh, rl] = [Math.floor(range / 4096), range % 4096];
+  const jh = shift12(j);
+  const jl = low12(j);
+  const cross1 = jh.mul(rl);
+  const cross2 = jl.mul(rh);
+  const carry = shift12(
+    low12(cross1)
+      .add(low12(cross2))
+      .add(shift12(jl.mul(rl))),
+  );
+  return jh.mul(rh).add(shift12(cross1)).add(shift12(cross2)).add(carry);
+}
+
+/**
+ * int32 samples uniform in [low, high) (numpy's randint), from the seeded
+ * generator (fresh on every jit call, like rand). Each sample is
+ * floor(u · (high - low)) + low for a uniform u with 24 random bits,
+ * computed exactly, so every backend draws the same integers; a range that
+ * does not divide 2^24 favours some values by at most (high - low) / 2^24
+ * relative (6e-7 for high - low = 10), so high - low may be at most 2^24.
+ */
+export function randint(low: number, high: number, shape: readonly number[]): Tensor {
+  for (const [name, v] of [
+    ['low', low],
+    ['high', high],
+  ] as const)
+    if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX)
+      throw new LazygradError(
+        `randint: ${name} must be an integer in the int32 range [${INT32_MIN}, ${INT32_MAX}], got ${describeValue(v)}`,
+      );
+  if (!(high > low)) throw new LazygradError(`randint: high must be greater than low, got low ${low} and high ${high}`);
+  const range = high - low;
+  if (range > RANDINT_MAX_RANGE)
+    throw new LazygradError(
+      `randint: high - low = ${range} is larger than 2^24 = ${RANDINT_MAX_RANGE} (samples have 24 random bits); draw two and combine them for a wider range`,
+    );
+  const s = checkShape(shape, 'randint');
+  const bits = rand(s).mul(RANDINT_MAX_RANGE).cast('int32');
+  return scaleBits(bits, range).add(low);
+}
+
+/** A tensor of zeros with x's shape and (unless given) dtype. */
+export function zerosLike(x: Tensor, opts: { dtype?: PublicDType } = {}): Tensor {
+  return filledLike('zerosLike', x, 0, opts);
+}
+
+/** A tensor of ones with x's shape and (unless given) dtype. */
+export function onesLike(x: Tensor, opts: { dtype?: PublicDType } = {}): Tensor {
+  return filledLike('onesLike', x, 1, opts);
+}
+
+function filledLike(op: string, x: Tensor, value: number, opts: unknown): Tensor {
+  if (!(x instanceof Tensor)) throw new LazygradError(`${op}: expected a tensor, got ${describeValue(x)}`);
+  x._check(op);
+  const { dtype } = checkOptions<{ dtype?: PublicDType }>(op, opts, DTYPE_OPTIONS);
+  return filled(op, x.shape, value, { dtype: dtype ?? x.dtype });
+}
+
+/**
+ * `n` evenly spaced float32 values from start to stop, both included
+ * (numpy's linspace; n = 50 by default): start + i · (stop - start) / (n - 1),
+ * the last exactly stop; one value is [start].
+ */
+export function linspace(start: number, stop: number, n = 50): Tensor {
+  for (const [name, v] of [
+    ['start', start],
+    ['stop', stop],
+  ] as const)
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new LazygradError(`linspace: ${name} must be a finite number, got ${describeValue(v)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ShapeError(`linspace: n must be a non-negative integer, got ${describeValue(n)}`);
+  checkSize([n], 'linspace');
+  const step = n > 1 ? (stop - start) / (n - 1) : 0;
+  const idx = emit('iota', [], { shape: [n], axis: 0 });
+  const values = emit('add', [
+    emit('mul', [emit('cast', [idx], { dtype: 'f32' }), constant(step, 'f32')]),
+    constant(start, 'f32'),
+  ]);
+  if (n < 2) return new Tensor(values);
+  const last = emit('eq', [idx, constant(n - 1, 'i32')]);
+  return new Tensor(emit('where', [last, constant(stop, 'f32'), values]));
+}

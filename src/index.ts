@@ -1,7 +1,22 @@
 /** lazygrad: lazy tensors, autodiff as an IR pass, fused kernels on JS and gpu.js. */
 export { Tensor, type TensorLike } from './tensor';
-export { tensor, zeros, ones, full, arange, eye, rand, randn, manualSeed } from './creation';
+export {
+  tensor,
+  zeros,
+  ones,
+  full,
+  arange,
+  eye,
+  rand,
+  randn,
+  manualSeed,
+  zerosLike,
+  onesLike,
+  linspace,
+  randint,
+} from './creation';
 export { where, concat, stack, stopGradient } from './ops';
+export { take, gather } from './indexing';
 export { realize } from './realize';
 export { conv2d, maxPool2d, avgPool2d } from './conv';
 export { grad, valueAndGrad, vjp, checkGrad } from './autograd';

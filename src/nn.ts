@@ -6,12 +6,25 @@
  */
 import { DTypeError, LazygradError, ShapeError, fmtShape } from '../ir';
 import { conv2d as conv2dOp, maxPool2d as maxPool2dOp, avgPool2d as avgPool2dOp } from './conv';
-import { rand } from './creation';
+import { rand, randn } from './creation';
+import { take } from './indexing';
 import { checkOptions, describeValue, rules } from './option-check';
 import { where } from './ops';
 import { readTensor } from './realize';
 import { Tensor } from './tensor';
 import { isTraced } from './traced';
+import { initBatchNorm, initLayerNorm } from './nn-normalization';
+
+export { layerNorm, batchNorm } from './nn-normalization';
+export type {
+  LayerNormParams,
+  LayerNormOptions,
+  BatchNormParams,
+  BatchNormStats,
+  BatchNormOptions,
+} from './nn-normalization';
+export { dropout, type DropoutOptions } from './nn-dropout';
+export { attention, type AttentionOptions } from './nn-attention';
 
 export interface LinearParams {
   w: Tensor;
@@ -20,6 +33,9 @@ export interface LinearParams {
 export interface ConvParams {
   w: Tensor;
   b: Tensor;
+}
+export interface EmbeddingParams {
+  w: Tensor;
 }
 export interface Conv2dOptions {
   stride?: number;
@@ -63,6 +79,14 @@ export const init = {
     const bound = 1 / Math.sqrt(inC * k * k);
     return { w: uniform([outC, inC, k, k], bound), b: uniform([outC], bound) };
   },
+  /** A table of `vocab` rows of width `dim`, N(0, 1) as PyTorch's nn.Embedding. */
+  embedding(vocab: number, dim: number): EmbeddingParams {
+    positiveInt(vocab, 'vocab', 'nn.init.embedding');
+    positiveInt(dim, 'dim', 'nn.init.embedding');
+    return { w: randn([vocab, dim]).realize() };
+  },
+  layerNorm: initLayerNorm,
+  batchNorm: initBatchNorm,
 };
 
 function needTensor(v: unknown, what: string, op: string): asserts v is Tensor {
@@ -134,6 +158,30 @@ export function maxPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): 
 
 export function avgPool2d(x: Tensor, kernel: number, opts: Conv2dOptions = {}): Tensor {
   return avgPool2dOp(x, kernel, checkOptions<Conv2dOptions>('nn.avgPool2d', opts, CONV_OPTIONS));
+}
+
+/**
+ * Rows of the table `p.w` [vocab, dim] for int32 token ids of any shape: [...ids.shape, dim].
+ * One indirect load per element (no one-hot product); the gradient of `w` sums the rows' cotangents
+ * per id. Ids outside [-vocab, vocab) are an error when they can be read and clamp inside jit, as `take`.
+ */
+export function embedding(p: EmbeddingParams, ids: Tensor): Tensor {
+  const op = 'nn.embedding';
+  const q = p as Partial<EmbeddingParams> | null | undefined;
+  if (q === null || typeof q !== 'object' || !(q.w instanceof Tensor))
+    throw new LazygradError(`${op}: expected parameters {w} (as nn.init.embedding gives), got ${describeValue(p)}`);
+  if (q.w.ndim !== 2)
+    throw new ShapeError(`${op}: the table w must be 2-D [vocab, dim], got ${q.w.dtype}${fmtShape(q.w.shape)}`);
+  needTensor(ids, 'the token ids', op);
+  if (ids.dtype !== 'int32')
+    throw new DTypeError(`${op}: token ids must be int32, got ${ids.dtype}${fmtShape(ids.shape)}`);
+  try {
+    return take(q.w, ids, 0);
+  } catch (e) {
+    if (e instanceof LazygradError && e.message.startsWith('take:'))
+      throw new (e.constructor as new (m: string) => LazygradError)(`${op}: ${e.message.slice('take: '.length)}`);
+    throw e;
+  }
 }
 
 /** Throws naming the first label outside [0, classes) (labels whose values can be read). */

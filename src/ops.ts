@@ -51,7 +51,7 @@ function keepFlag(op: string, keepdims: unknown): boolean {
   return keepdims;
 }
 
-function guard<T>(op: string, f: () => T): T {
+export function guard<T>(op: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -133,8 +133,37 @@ function binaryTensors(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 }
 
 type UnaryOp =
-  'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'log1p' | 'expm1' | 'not';
-const FLOAT_ONLY = new Set(['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']);
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'log1p'
+  | 'expm1'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'not';
+// floor, ceil and round are float-only primitives too: rounding.ts returns integer operands as they are.
+const FLOAT_ONLY = new Set([
+  'exp',
+  'log',
+  'sqrt',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'log1p',
+  'expm1',
+  'floor',
+  'ceil',
+  'round',
+]);
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   let dt: DType = x._dtype;

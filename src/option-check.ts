@@ -5,7 +5,8 @@
  * (a tensor by its type, and as traced when it is).
  */
 import { LazygradError, fmtShape, show } from '../ir';
-import { Tensor } from './tensor';
+// The class itself (tensor-class.ts), not tensor.ts: the op modules that tensor.ts installs check options too.
+import { Tensor } from './tensor-class';
 import { isTraced } from './traced';
 
 /** One option: what it must be (for the message) and the test a given value must pass. */

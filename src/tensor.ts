@@ -9,6 +9,15 @@
 import type { PublicDType } from '../ir';
 import { Tensor, type TensorLike, type Axis } from './tensor-class';
 import * as ops from './ops';
+import { gelu, leakyRelu, logSigmoid, silu, softplus, type GeluOptions } from './activations';
+import { clip } from './clip';
+import { cumsum } from './cumsum';
+import { erf } from './erf';
+import { flip, repeat, tile } from './flip-tile-repeat';
+import { logicalAnd, logicalNot, logicalOr } from './logical';
+import { rounding } from './rounding';
+import { std, variance, type VarianceOptions } from './statistics';
+import * as indexing from './indexing';
 import { backward as runBackward } from './backward';
 
 export { Tensor, parseDType, type TensorLike, type Axis } from './tensor-class';
@@ -102,6 +111,51 @@ export class TensorMethods {
   relu(this: Tensor): Tensor {
     return ops.relu(this);
   }
+  floor(this: Tensor): Tensor {
+    return rounding('floor', this);
+  }
+  ceil(this: Tensor): Tensor {
+    return rounding('ceil', this);
+  }
+  /** Nearest integer, ties to even (numpy): 0.5 -> 0, 1.5 -> 2, -2.5 -> -2. */
+  round(this: Tensor): Tensor {
+    return rounding('round', this);
+  }
+  /** Elementwise min(max(x, min), max); either bound may be null. */
+  clip(this: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+    return clip(this, min, max);
+  }
+  /** Alias of clip. */
+  clamp(this: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+    return clip(this, min, max, 'clamp');
+  }
+  erf(this: Tensor): Tensor {
+    return erf(this._dtype === 'f32' ? this : ops.cast(this, 'float32'));
+  }
+  gelu(this: Tensor, opts?: GeluOptions): Tensor {
+    return gelu(this, opts);
+  }
+  silu(this: Tensor): Tensor {
+    return silu(this);
+  }
+  leakyRelu(this: Tensor, slope = 0.01): Tensor {
+    return leakyRelu(this, slope);
+  }
+  softplus(this: Tensor): Tensor {
+    return softplus(this);
+  }
+  logSigmoid(this: Tensor): Tensor {
+    return logSigmoid(this);
+  }
+  logicalAnd(this: Tensor, o: TensorLike): Tensor {
+    return logicalAnd(this, o);
+  }
+  logicalOr(this: Tensor, o: TensorLike): Tensor {
+    return logicalOr(this, o);
+  }
+  logicalNot(this: Tensor): Tensor {
+    return logicalNot(this);
+  }
   square(this: Tensor): Tensor {
     return this.mul(this);
   }
@@ -136,6 +190,17 @@ export class TensorMethods {
   }
   logsumexp(this: Tensor, axis?: Axis, keepdims = false): Tensor {
     return ops.logsumexp(this, axis, keepdims);
+  }
+  /** Variance over axes (all when omitted); `ddof` 1 for the unbiased sample variance. */
+  var(this: Tensor, axis?: Axis, keepdims = false, opts?: VarianceOptions): Tensor {
+    return variance(this, axis, keepdims, opts);
+  }
+  std(this: Tensor, axis?: Axis, keepdims = false, opts?: VarianceOptions): Tensor {
+    return std(this, axis, keepdims, opts);
+  }
+  /** Inclusive prefix sums along `axis` (of the flattened tensor when omitted). */
+  cumsum(this: Tensor, axis?: number): Tensor {
+    return cumsum(this, axis);
   }
   matmul(this: Tensor, o: Tensor): Tensor {
     return ops.matmul(this, o);
@@ -173,6 +238,28 @@ export class TensorMethods {
   }
   oneHot(this: Tensor, depth: number): Tensor {
     return ops.oneHot(this, depth);
+  }
+  /** Reverses the order of elements along `axes` (all axes when omitted). */
+  flip(this: Tensor, axes?: Axis): Tensor {
+    return flip(this, axes);
+  }
+  /** Repeats the whole tensor reps[d] times along each axis d (numpy's tile). */
+  tile(this: Tensor, reps: number | readonly number[]): Tensor {
+    return tile(this, reps);
+  }
+  /** Repeats each element n times along `axis` (of the flattened tensor when omitted). */
+  repeat(this: Tensor, n: number, axis?: number): Tensor {
+    return repeat(this, n, axis);
+  }
+
+  // ---- indexing by integer tensors ----
+  /** numpy `take`: the elements at `indices` along `axis` (no axis: of the flattened tensor). */
+  take(this: Tensor, indices: Tensor | number, axis?: number | null): Tensor {
+    return indexing.take(this, indices, axis);
+  }
+  /** numpy `take_along_axis`: `out[p] = x[p with p[axis] = indices[p]]`. */
+  gather(this: Tensor, axis: number, indices: Tensor | number): Tensor {
+    return indexing.gather(this, axis, indices);
   }
 }
 

@@ -9,6 +9,9 @@
  * loop target every output axis has a loop of its own (depth 1, 2, ...); on a
  * thread-per-element target (`flatOutputs`) all output axes are known at the
  * top level. A reduction's body runs in a loop one deeper than the reduction.
+ * An indirect load's index values are its operands (`exprArgs`), placed by
+ * their own variables: an embedding's row index is computed once per token,
+ * in the token's loop, before the loop over the row that reads it.
  */
 import {
   type Expr,

@@ -12,7 +12,7 @@
  *  - int32 values travel as floats: exact below 2^24 in magnitude (no 32-bit
  *    wrap-around); bools are 0/1.
  *  - Ops are written by the table in op-table.ts; those GL computes wrongly
- *    (tanh, sigmoid, log1p, expm1, pow) arrive already decomposed
+ *    (tanh, sigmoid, log1p, expm1, pow, round) arrive already decomposed
  *    (passes/decompose.ts). Infinities, NaN and literals without an exact
  *    decimal form travel as extra uniform arguments (GLSL has no literal for
  *    them; gpu.js turns `Infinity` into the largest float).
@@ -38,6 +38,7 @@ import {
   type OpExpr,
   type ReduceExpr,
   LazygradError,
+  atomSource,
   exprArgs,
   reduceCombine,
   reduceIdentity,
@@ -332,6 +333,9 @@ class Emitter {
         if (!n) throw new Error(`gpujs codegen: loop variable ${i.variable.id} has no name`);
         return n;
       }
+      case 'value':
+        // An indirect load's index: a temporary of the kernel, clamped into range when it was built.
+        return this.value(atomSource(i));
       case 'add':
         return `(${i.terms.map((t) => this.idx(t)).join(' + ')})`;
       case 'mul':

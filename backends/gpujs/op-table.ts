@@ -3,7 +3,8 @@
  * missing op a compile error). gpu.js translates the source to GLSL, where
  * every value is a float: bools are 0.0/1.0 and int32 values are floats
  * (exact below 2^24). Ops GL gets wrong (tanh, sigmoid, log1p, expm1, pow)
- * are not native here: passes/decompose.ts rewrites them before code
+ * or leaves to the implementation (round: GLSL may take ties either way) are
+ * not native here: passes/decompose.ts rewrites them before code
  * generation, leaving only a pow of a positive base. `random` runs on the
  * host (backends/gpujs/host.ts).
  */
@@ -21,7 +22,7 @@ export interface GlOpContext {
 export type GlOp = ((a: readonly string[], c: GlOpContext) => string) | null;
 
 /** The ops this target evaluates natively (`BackendLimits.nativeOps`). */
-export const GPUJS_NATIVE_OPS = opsExcept('tanh', 'sigmoid', 'log1p', 'expm1', 'pow');
+export const GPUJS_NATIVE_OPS = opsExcept('tanh', 'sigmoid', 'log1p', 'expm1', 'pow', 'round');
 
 const compare =
   (cmp: string): GlOp =>
@@ -47,6 +48,8 @@ export const GPUJS_OPS: { readonly [K in ExprOp]: GlOp } = {
   sin: call('Math.sin'),
   cos: call('Math.cos'),
   floor: call('Math.floor'),
+  ceil: call('Math.ceil'),
+  round: null,
   tanh: null,
   sigmoid: null,
   log1p: null,

@@ -5,7 +5,7 @@
  * In float64 mode (for gradient checks) f32 data lives in Float64Arrays and
  * the same kernels run over them.
  */
-import { type BackendLimits, type DType, type Kernel, type KernelPlan, sigmoid, uniform } from '../../ir';
+import type { BackendLimits, DType, Kernel, KernelPlan } from '../../ir';
 import {
   type AllocateOptions,
   type Backend,
@@ -17,6 +17,7 @@ import {
 } from '../backend';
 import { runPlan } from '../executor';
 import { generateKernelSource } from './codegen';
+import { instantiateKernel } from './op-table';
 
 type KernelFn = (ins: TypedArray[], outs: TypedArray[], args: readonly number[]) => void;
 
@@ -90,7 +91,7 @@ export class JsBackend implements Backend {
     const prepared = sources.map(({ source }) => {
       let fn = kernelCache.get(source);
       if (!fn) {
-        fn = new Function('rnd', 'sigmoid', source)(uniform, sigmoid) as KernelFn;
+        fn = instantiateKernel(source) as KernelFn;
         kernelCache.set(source, fn);
         this.compiles++;
       }

@@ -23,6 +23,8 @@ import {
   type Kernel,
   type LoopVar,
   type ReduceExpr,
+  type ValueIdx,
+  atomSource,
   exprArgs,
   reduceCombine,
   reduceIdentity,
@@ -41,7 +43,7 @@ const defaultName: Names = (x) => `i${x.id}`;
 /** Copies of the innermost loop body per iteration (loops of at least twice this are unrolled). */
 const UNROLL = 4;
 
-/** Source of a factory `(rnd, sigmoid) => kernel(ins, outs, args)`. */
+/** Source of a factory `(rnd, sigmoid, roundEven) => kernel(ins, outs, args)` (op-table.ts's KERNEL_HELPERS). */
 export function generateKernelSource(k: Kernel): string {
   return new KernelEmitter(k).source();
 }
@@ -213,15 +215,17 @@ class KernelEmitter {
     flat = names === defaultName ? 'o' : undefined,
   ): string {
     const r = (x: Expr) => this.ref(x, names, subst, flat);
+    // An indirect load's index values are expressions of the kernel, written like any operand.
+    const value = (atom: ValueIdx) => r(atomSource(atom));
     switch (e.kind) {
       case 'lit':
         return jsLiteral(e.value);
       case 'arg':
         return `a${e.slot}`;
       case 'index':
-        return jsIndex(e.at, names);
+        return jsIndex(e.at, names, value);
       case 'load':
-        return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : jsIndex(e.at, names)}]`;
+        return `in${e.input}[${flat !== undefined && e.at === this.outFlat && this.outFlat.kind !== 'num' ? flat : jsIndex(e.at, names, value)}]`;
       case 'reduce':
         throw new Error('codegen: a reduction must be a temporary');
       case 'op':

@@ -2,10 +2,27 @@
  * JavaScript syntax of kernel values: one entry per `ExprOp` (the type makes
  * a missing op a compile error), literals and index expressions. Values are
  * float64 numbers; int32 results wrap (`| 0`, `Math.imul`); bools are 0/1.
- * The kernel factory receives `sigmoid` and `rnd` (ir/kernel-eval.ts,
- * ir/random.ts) as parameters.
+ * The kernel factory receives the helpers of `KERNEL_HELPERS` (`rnd`,
+ * `sigmoid`, `roundEven`: ir/random.ts, ir/kernel-eval.ts) as parameters.
  */
-import type { DType, ExprOp, Idx, LoopVar } from '../../ir';
+import {
+  type DType,
+  type ExprOp,
+  type Idx,
+  type LoopVar,
+  type ValueIdx,
+  roundHalfEven,
+  sigmoid,
+  uniform,
+} from '../../ir';
+
+/** The functions generated kernels call, by the names the kernel factory binds them to. */
+export const KERNEL_HELPERS = { rnd: uniform, sigmoid, roundEven: roundHalfEven } as const;
+
+/** Runs the factory source of a kernel (codegen.ts) with the helpers bound, giving the kernel function. */
+export function instantiateKernel(source: string): unknown {
+  return new Function(...Object.keys(KERNEL_HELPERS), source)(...Object.values(KERNEL_HELPERS));
+}
 
 /** Writes one op applied to already-written operands, given the result dtype and the first operand's. */
 export type JsOp = (a: readonly string[], dtype: DType, from: DType) => string;
@@ -34,6 +51,9 @@ export const JS_OPS: { readonly [K in ExprOp]: JsOp } = {
   log1p: call('Math.log1p'),
   expm1: call('Math.expm1'),
   floor: call('Math.floor'),
+  ceil: call('Math.ceil'),
+  // Math.round takes ties up; numpy's round takes them to even.
+  round: call('roundEven'),
   not: (a) => `(1 - ${a[0]})`,
   add: (a, t) => wrapIfInt(t, `(${a[0]} + ${a[1]})`),
   sub: (a, t) => wrapIfInt(t, `(${a[0]} - ${a[1]})`),
@@ -67,20 +87,27 @@ export function jsLiteral(v: number): string {
   return v < 0 ? `(${v})` : String(v);
 }
 
-/** An index expression as JavaScript source; `name` writes a loop variable. */
-export function jsIndex(e: Idx, name: (x: LoopVar) => string): string {
+/**
+ * An index expression as JavaScript source; `name` writes a loop variable, `value` the expression
+ * behind a value atom (an indirect load's index; index arithmetic without such atoms needs none).
+ */
+export function jsIndex(e: Idx, name: (x: LoopVar) => string, value?: (atom: ValueIdx) => string): string {
+  const r = (x: Idx) => jsIndex(x, name, value);
   switch (e.kind) {
     case 'num':
       return e.value < 0 ? `(${e.value})` : String(e.value);
     case 'var':
       return name(e.variable);
+    case 'value':
+      if (!value) throw new Error(`jsIndex: index value ${e.key} has no writer`);
+      return value(e);
     case 'add':
-      return `(${e.terms.map((t) => jsIndex(t, name)).join(' + ')})`;
+      return `(${e.terms.map(r).join(' + ')})`;
     case 'mul':
-      return `${jsIndex(e.operand, name)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
+      return `${r(e.operand)} * ${e.constant < 0 ? `(${e.constant})` : e.constant}`;
     case 'div':
-      return `Math.floor(${jsIndex(e.operand, name)} / ${e.constant})`;
+      return `Math.floor(${r(e.operand)} / ${e.constant})`;
     case 'mod':
-      return `(${jsIndex(e.operand, name)} % ${e.constant})`;
+      return `(${r(e.operand)} % ${e.constant})`;
   }
 }

@@ -34,6 +34,8 @@ import {
   type LoopVar,
   type ReduceExpr,
   type Idx,
+  type ValueIdx,
+  atomSource,
   exprArgs,
   reduceCombine,
   reduceIdentity,
@@ -97,6 +99,9 @@ interface Ctx {
   readonly vec?: LoopVar;
   readonly locals: Map<Expr, Local>;
 }
+
+/** Pushes the value of an index's value atom (an indirect load's index) onto the stack. */
+type AtomPusher = (atom: ValueIdx) => void;
 
 /** Reductions whose innermost variable is shorter than this are not vectorised along it. */
 const MIN_VECTOR_REDUCTION = 8;
@@ -266,7 +271,9 @@ class WasmKernelEmitter {
     this.pushBound(b);
     this.pushBound(a);
     this.pushBound(b);
-    fb.op(which === 'min' ? 'i32.lt_s' : 'i32.gt_s').op('select').op('local.set', out);
+    fb.op(which === 'min' ? 'i32.lt_s' : 'i32.gt_s')
+      .op('select')
+      .op('local.set', out);
     return { local: out };
   }
 
@@ -795,11 +802,15 @@ class WasmKernelEmitter {
         return this.constant(e.dtype, e.value, false);
       case 'arg':
         return void fb.op('local.get', this.argParam(e.slot));
-      case 'index':
-        if (!vector) return this.index(e.at);
-        return this.lanes('i32', (u) => this.index(e.at, new Map([[ctx.vec!, this.laneVar(ctx.vec!, u)]])));
+      case 'index': {
+        if (!vector) return this.index(e.at, undefined, this.atomPusher(ctx));
+        const vectors = this.laneValues(e.at, ctx);
+        return this.lanes('i32', (u) =>
+          this.index(e.at, new Map([[ctx.vec!, this.laneVar(ctx.vec!, u)]]), this.atomPusher(ctx, { u, vectors })),
+        );
+      }
       case 'load':
-        return vector ? this.vectorLoad(e, ctx.vec!) : this.scalarLoad(e);
+        return vector ? this.vectorLoad(e, ctx) : this.scalarLoad(e, undefined, this.atomPusher(ctx));
       case 'reduce':
         throw new Error('wasm codegen: a reduction must be a temporary');
       case 'op':
@@ -855,13 +866,39 @@ class WasmKernelEmitter {
     return lo < 0 || hi >= this.opts.inputSizes[e.input];
   }
 
+  /**
+   * How the value atoms of an index (an indirect load's index values) are pushed: computed in
+   * `ctx` as scalars (equal in every lane when ctx is a vector context), or, for those in
+   * `lanes.vectors`, as lane `lanes.u` of the 4-lane value computed beforehand.
+   */
+  private atomPusher(ctx: Ctx, lanes?: { readonly u: number; readonly vectors: Map<ValueIdx, number> }): AtomPusher {
+    return (atom) => {
+      const vector = lanes?.vectors.get(atom);
+      if (vector !== undefined) this.fb.op('local.get', vector).op('i32x4.extract_lane', lanes!.u);
+      else this.push(atomSource(atom), { locals: ctx.locals });
+    };
+  }
+
+  /** The value atoms of `at` that vary along the vector variable, each computed on 4 lanes into a local. */
+  private laneValues(at: Idx, ctx: Ctx): Map<ValueIdx, number> {
+    const vectors = new Map<ValueIdx, number>();
+    for (const atom of sym.valueAtoms(at)) {
+      if (!atom.vars.includes(ctx.vec!)) continue;
+      this.push(atomSource(atom), ctx);
+      const local = this.fb.local('v128');
+      this.fb.op('local.set', local);
+      vectors.set(atom, local);
+    }
+    return vectors;
+  }
+
   /** Pushes the element index of a load (clamped into its buffer where it could leave it). */
-  private loadIndex(e: LoadExpr, over?: Map<LoopVar, number>) {
+  private loadIndex(e: LoadExpr, over?: Map<LoopVar, number>, atoms?: AtomPusher) {
     if (over === undefined && this.oLocal >= 0 && e.at === this.outFlat && this.outFlat.kind !== 'num') {
       this.fb.op('local.get', this.oLocal);
       return;
     }
-    this.index(e.at, over);
+    this.index(e.at, over, atoms);
     if (!this.needsClamp(e)) return;
     const fb = this.fb;
     const t = fb.local('i32');
@@ -872,25 +909,28 @@ class WasmKernelEmitter {
     fb.op('local.get', t).op('i32.const', 0).op('i32.lt_s').op('select');
   }
 
-  private loadAddress(e: LoadExpr, over?: Map<LoopVar, number>) {
+  private loadAddress(e: LoadExpr, over?: Map<LoopVar, number>, atoms?: AtomPusher) {
     const fb = this.fb;
     fb.op('local.get', this.inputParam(e.input));
-    this.loadIndex(e, over);
+    this.loadIndex(e, over, atoms);
     const shift = elementShift(e.dtype);
     if (shift) fb.op('i32.const', shift).op('i32.shl');
     fb.op('i32.add');
   }
 
-  private scalarLoad(e: LoadExpr, over?: Map<LoopVar, number>) {
-    this.loadAddress(e, over);
+  private scalarLoad(e: LoadExpr, over?: Map<LoopVar, number>, atoms?: AtomPusher) {
+    this.loadAddress(e, over, atoms);
     this.fb.op(e.dtype === 'f32' ? 'f32.load' : e.dtype === 'i32' ? 'i32.load' : 'i32.load8_u');
   }
 
-  private vectorLoad(e: LoadExpr, x: LoopVar) {
+  private vectorLoad(e: LoadExpr, ctx: Ctx) {
     const fb = this.fb;
+    const x = ctx.vec!;
     const stride = this.needsClamp(e) ? undefined : this.laneStride(e.at, x);
+    // With a fixed stride no index value varies along x: every lane's address comes from one.
+    const atoms = this.atomPusher(ctx);
     if (stride === 1) {
-      this.loadAddress(e);
+      this.loadAddress(e, undefined, atoms);
       if (e.dtype !== 'bool') fb.op('v128.load', { align: 0 });
       else fb.op('v128.load32_zero', { align: 0 }).op('i16x8.extend_low_i8x16_u').op('i32x4.extend_low_i16x8_u');
       return;
@@ -898,7 +938,7 @@ class WasmKernelEmitter {
     if (stride !== undefined && stride > 0 && e.dtype !== 'bool') {
       // Lanes a fixed distance apart: one address, constant offsets.
       const base = fb.local('i32');
-      this.loadAddress(e);
+      this.loadAddress(e, undefined, atoms);
       fb.op('local.set', base);
       const bytes = stride << elementShift(e.dtype);
       this.lanes(e.dtype, (u) => {
@@ -907,7 +947,11 @@ class WasmKernelEmitter {
       });
       return;
     }
-    this.lanes(e.dtype, (u) => this.scalarLoad(e, new Map([[x, this.laneVar(x, u)]])));
+    // Lane by lane (an indirect load whose index varies along x is such a gather).
+    const vectors = this.laneValues(e.at, ctx);
+    this.lanes(e.dtype, (u) =>
+      this.scalarLoad(e, new Map([[x, this.laneVar(x, u)]]), this.atomPusher(ctx, { u, vectors })),
+    );
   }
 
   /** The distance between the elements `at` reads for x and x + 1, when it is a constant (affine in x). */
@@ -917,6 +961,8 @@ class WasmKernelEmitter {
         return 0;
       case 'var':
         return at.variable === x ? 1 : 0;
+      case 'value':
+        return at.vars.includes(x) ? undefined : 0;
       case 'add': {
         let s = 0;
         for (const t of at.terms) {
@@ -936,8 +982,11 @@ class WasmKernelEmitter {
     }
   }
 
-  /** Pushes an index expression as i32; `over` replaces loop variables by other locals. */
-  private index(e: Idx, over?: Map<LoopVar, number>) {
+  /**
+   * Pushes an index expression as i32; `over` replaces loop variables by other locals, `atoms`
+   * pushes the value atoms (an indirect load's index values).
+   */
+  private index(e: Idx, over?: Map<LoopVar, number>, atoms?: AtomPusher) {
     const fb = this.fb;
     switch (e.kind) {
       case 'num':
@@ -946,20 +995,24 @@ class WasmKernelEmitter {
       case 'var':
         fb.op('local.get', over?.get(e.variable) ?? this.varLocal(e.variable));
         return;
+      case 'value':
+        if (!atoms) throw new Error(`wasm codegen: index value ${e.key} outside a load or index expression`);
+        atoms(e);
+        return;
       case 'add':
         e.terms.forEach((t, i) => {
-          this.index(t, over);
+          this.index(t, over, atoms);
           if (i > 0) fb.op('i32.add');
         });
         return;
       case 'mul':
-        this.index(e.operand, over);
+        this.index(e.operand, over, atoms);
         fb.op('i32.const', e.constant).op('i32.mul');
         return;
       case 'div': {
         const c = e.constant;
         if (c <= 0) throw new Error(`wasm codegen: index division by ${c}`);
-        this.index(e.operand, over);
+        this.index(e.operand, over, atoms);
         if ((c & (c - 1)) === 0) {
           // An arithmetic shift is floor division, negative operands included.
           fb.op('i32.const', Math.log2(c)).op('i32.shr_s');
@@ -978,7 +1031,7 @@ class WasmKernelEmitter {
       }
       case 'mod': {
         const c = e.constant;
-        this.index(e.operand, over);
+        this.index(e.operand, over, atoms);
         if (c > 0 && (c & (c - 1)) === 0 && sym.range(e.operand)[0] >= 0) fb.op('i32.const', c - 1).op('i32.and');
         else fb.op('i32.const', c).op('i32.rem_s');
         return;

@@ -180,6 +180,9 @@ export const SCALAR_OPS: { readonly [K in ExprOp]: WasmOp } = {
   log1p: mathCall('log1p', false),
   expm1: mathCall('expm1', false),
   floor: byType('f32.floor', 'f32.floor'),
+  ceil: byType('f32.ceil', 'f32.ceil'),
+  // nearest rounds ties to even and keeps the sign of zero, as numpy's round.
+  round: byType('f32.nearest', 'f32.nearest'),
   not: (c, [a]) => (a(), void c.fb.op('i32.eqz')),
   add: byType('f32.add', 'i32.add'),
   sub: byType('f32.sub', 'i32.sub'),
@@ -305,6 +308,8 @@ export const VECTOR_OPS: { readonly [K in ExprOp]: WasmOp } = {
   log1p: mathCall('log1p', true),
   expm1: mathCall('expm1', true),
   floor: byType('f32x4.floor', 'f32x4.floor'),
+  ceil: byType('f32x4.ceil', 'f32x4.ceil'),
+  round: byType('f32x4.nearest', 'f32x4.nearest'),
   not: (c, [a]) => {
     a();
     splatConst(c.fb, 'i32', 1);

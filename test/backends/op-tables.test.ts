@@ -12,18 +12,9 @@
  * signed zeros.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type DType,
-  type ExprOp,
-  type Kernel,
-  EXPR_OPS,
-  ExprBuilder,
-  evaluateKernel,
-  sigmoid,
-  sym,
-  uniform,
-} from '../../ir';
+import { type DType, type ExprOp, type Kernel, EXPR_OPS, ExprBuilder, evaluateKernel, sym } from '../../ir';
 import { generateKernelSource } from '../../backends/js/codegen';
+import { instantiateKernel } from '../../backends/js/op-table';
 import { GPUJS_NATIVE_OPS, GPUJS_OPS } from '../../backends/gpujs/op-table';
 import { DECOMPOSABLE, decomposeKernel } from '../../passes/decompose';
 
@@ -50,6 +41,18 @@ const F32_EDGES = [
   1.5,
   -1.5,
   2.5,
+  -2.5,
+  // round's ties and near-ties: the float32 neighbours of 0.5, an odd and an even tie at 2^22,
+  // the last fractional float32 values below 2^23, and integers beyond it.
+  0.49999997,
+  0.50000006,
+  -0.49999997,
+  4194304.5,
+  4194305.5,
+  8388607.5,
+  -8388607.5,
+  8388609,
+  2147483904,
   10,
   -10,
   64,
@@ -88,6 +91,8 @@ const UNARY = new Set<ExprOp>([
   'log1p',
   'expm1',
   'floor',
+  'ceil',
+  'round',
   'not',
   'cast',
 ]);
@@ -159,7 +164,7 @@ function oneOpKernel(c: Case): Kernel {
 type KernelFn = (ins: ArrayLike<number>[], outs: Float64Array[], args: number[]) => void;
 
 function runJs(k: Kernel, ins: number[][]): Float64Array {
-  const fn = new Function('rnd', 'sigmoid', generateKernelSource(k))(uniform, sigmoid) as KernelFn;
+  const fn = instantiateKernel(generateKernelSource(k)) as KernelFn;
   const out = new Float64Array(k.shape[0]);
   fn(
     ins.map((c) => Float64Array.from(c)),
@@ -217,6 +222,15 @@ describe('kernel op tables against the reference interpreter', () => {
     expect(at('sigmoid', 'f32', ['f32'], -800)).toBe(0);
     expect(at('where', 'f32', ['bool', 'f32', 'f32'], 0, 1, 2)).toBe(2);
     expect(at('floor', 'f32', ['f32'], -0.5)).toBe(-1);
+    expect(at('ceil', 'f32', ['f32'], -0.5)).toBe(-0);
+    // round: ties to even, the sign of zero kept (numpy).
+    const round = (v: number) => at('round', 'f32', ['f32'], v);
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 3.7, -3.7].map(round)).toEqual([
+      0, 2, 2, -0, -2, -2, 0, 4, -4,
+    ]);
+    expect(round(-0.4)).toBe(-0);
+    expect(round(8388607.5)).toBe(8388608);
+    expect(round(4194305.5)).toBe(4194306);
   });
 });
 
@@ -254,6 +268,18 @@ describe('decompositions against the reference interpreter', () => {
     const c = cases().find((x) => x.op === 'add' && x.dtype === 'f32')!;
     const k = oneOpKernel(c);
     expect(decomposeKernel(k, GPUJS_NATIVE_OPS)).toBe(k);
+  });
+
+  it('round is exact on a dense grid of halves, quarters and their float32 neighbours', () => {
+    const halves = Array.from({ length: 321 }, (_, i) => -40 + i * 0.25);
+    const up = (v: number) => Math.fround(v + Math.max(Math.abs(v), 1) * 2 ** -23);
+    const down = (v: number) => Math.fround(v - Math.max(Math.abs(v), 1) * 2 ** -23);
+    const xs = halves.flatMap((v) => [v, up(v), down(v)]);
+    const c: Case = { op: 'round', dtype: 'f32', argTypes: ['f32'], columns: [xs] };
+    const k = oneOpKernel(c);
+    const [want] = evaluateKernel(k, c.columns, []);
+    const [got] = evaluateKernel(decomposeKernel(k, GPUJS_NATIVE_OPS), c.columns, []);
+    expect(mismatches(c, got, want, same)).toEqual([]);
   });
 
   it('are accurate between the edge values too (dense grids)', () => {

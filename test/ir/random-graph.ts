@@ -109,6 +109,7 @@ class Gen extends Draws {
       'slice',
       'pad',
       'concat',
+      'gather',
       'cast',
       'dot',
       'iota',
@@ -124,7 +125,23 @@ class Gen extends Draws {
         );
         const ops =
           x.dtype === 'f32'
-            ? ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'log1p', 'expm1']
+            ? [
+                'neg',
+                'abs',
+                'sign',
+                'exp',
+                'log',
+                'sqrt',
+                'sin',
+                'cos',
+                'tanh',
+                'sigmoid',
+                'log1p',
+                'expm1',
+                'floor',
+                'ceil',
+                'round',
+              ]
             : x.dtype === 'i32'
               ? ['neg', 'abs', 'sign']
               : ['not'];
@@ -225,6 +242,16 @@ class Gen extends Draws {
           );
         }
         return emit('concat', parts, { axis });
+      }
+      case 'gather': {
+        const x = this.ranked();
+        const axis = this.int(0, x.shape.length - 1);
+        const shape = x.shape.map((d, i) => (i !== axis ? d : d === 0 ? 0 : this.int(1, 4)));
+        const indices = this.find(
+          (v) => v.dtype === 'i32' && sameShape(v.shape, shape),
+          () => ['i32', shape],
+        );
+        return emit('gather', [x, indices], { axis });
       }
       case 'cast': {
         const x = this.find(

@@ -44,6 +44,7 @@ describe('print -> parse -> print', () => {
       'slice',
       'pad',
       'concat',
+      'gather',
       'cast',
       'dot',
       'iota',

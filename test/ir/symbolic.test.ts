@@ -68,6 +68,8 @@ function evalIdx(e: Idx, value: (x: LoopVar) => number): number {
       return floorDiv(evalIdx(e.operand, value), e.constant);
     case 'mod':
       return nnMod(evalIdx(e.operand, value), e.constant);
+    case 'value':
+      throw new Error('these trees have no value atoms');
   }
 }
 

@@ -70,6 +70,7 @@ const BACKWARD_GRAPHS = GPUJS ? 20 : 250;
 const KERNEL_COUNT_GRAPHS = 40;
 const ROW_GRAPHS = GPUJS ? 15 : 300;
 const WIDE_GRAPHS = GPUJS ? 15 : 300;
+const GATHER_GRAPHS = GPUJS ? 15 : 300;
 const TOL_GPUJS = 4e-7;
 const TOL = GPUJS ? TOL_GPUJS : DEFAULT_REL;
 /** gpujs keeps int32 as float32: exact only below 2^24, and no wrap-around. */
@@ -100,11 +101,13 @@ class Gen extends Draws {
   /**
    * @param rowWeight weight of the `rowwise` family (0 keeps the main sequence as it was).
    * @param wide new shapes end in an axis of 8 to 13 (loop backends unroll such loops, with remainders).
+   * @param gatherWeight weight of the `gather` family (0 keeps the other sequences as they were).
    */
   constructor(
     seed: number,
     private readonly rowWeight = 0,
     private readonly wide = false,
+    private readonly gatherWeight = 0,
   ) {
     super(splitmix32(seed));
   }
@@ -197,6 +200,9 @@ class Gen extends Draws {
       'sigmoid',
       'log1p',
       'expm1',
+      'floor',
+      'ceil',
+      'round',
     ]);
     let v = x.v;
     let b = x.bound;
@@ -218,6 +224,9 @@ class Gen extends Draws {
       log: Math.max(Math.log(b + 0.5), 0.7),
       sqrt: Math.sqrt(b + 0.5),
       log1p: Math.log1p(b),
+      floor: b + 1,
+      ceil: b + 1,
+      round: b + 1,
     };
     this.push(emit(op, [v]), bounds[op] ?? 1);
     return true;
@@ -314,6 +323,47 @@ class Gen extends Draws {
     const comb = this.pick(['div', 'mul', 'sub']);
     if (comb === 'div') this.push(emit('div', [num, emit('add', [emit('abs', [r]), constant(0.5, 'f32')])]), tb * 2);
     else this.push(emit(comb, [num, r]), comb === 'mul' ? tb * rb : tb + rb);
+    return true;
+  }
+
+  /** int32 indices of `shape` into an axis of n: mostly in [-n, n), one in ten beyond it (clamped). */
+  indices(shape: readonly number[], n: number): Value {
+    const p = param('i32', shape);
+    this.params.push(p);
+    this.inputs.push(
+      Float64Array.from(range(prod(shape)), () => (this.chance(0.1) ? this.int(-3 * n, 3 * n) : this.int(-n, n - 1))),
+    );
+    return p.out;
+  }
+
+  /**
+   * gather (take / take_along_axis): per-position indices broadcast over the other axes (an
+   * embedding lookup), indices of the full shape, or indices computed from the values themselves
+   * (inlined into the indirect load).
+   */
+  gather(): boolean {
+    const x = this.choose((e) => e.v.shape.length > 0 && e.v.dtype !== 'bool');
+    if (!x) return false;
+    const s = x.v.shape;
+    const axis = this.int(0, s.length - 1);
+    const n = s[axis];
+    const c = this.r();
+    let idx: Value;
+    if (c < 0.4) {
+      const m = this.int(1, 5);
+      const along = this.indices(
+        s.map((_, i) => (i === axis ? m : 1)),
+        n,
+      );
+      idx = emit('expand', [along], { shape: s.map((d, i) => (i === axis ? m : d)) });
+    } else if (c < 0.75)
+      idx = this.indices(
+        s.map((d, i) => (i === axis ? this.int(1, 5) : d)),
+        n,
+      );
+    else idx = x.v.dtype === 'i32' ? x.v : emit('cast', [emit('mul', [x.v, constant(1.5, 'f32')])], { dtype: 'i32' });
+    if (prod(idx.shape) > MAX_SIZE) return false;
+    this.push(emit('gather', [x.v, idx], { axis }), x.bound);
     return true;
   }
 
@@ -514,6 +564,7 @@ class Gen extends Draws {
       [() => this.bigDot(withInt), 0.15],
       [() => this.integer(), withInt ? 0.7 : 0],
       [() => this.rowwise(), this.rowWeight],
+      [() => this.gather(), this.gatherWeight],
     ];
     const total = families.reduce((a, f) => a + f[1], 0);
     for (let done = 0; done < steps;) {
@@ -528,8 +579,8 @@ class Gen extends Draws {
   }
 }
 
-function randomCase(seed: number, withInt = true, rowWeight = 0, wide = false): Case {
-  const gen = new Gen(seed, rowWeight, wide);
+function randomCase(seed: number, withInt = true, rowWeight = 0, wide = false, gatherWeight = 0): Case {
+  const gen = new Gen(seed, rowWeight, wide, gatherWeight);
   return gen.build(`g${seed}`, gen.int(2, 10), withInt);
 }
 
@@ -679,6 +730,9 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
       'sigmoid',
       'log1p',
       'expm1',
+      'floor',
+      'ceil',
+      'round',
       'pow',
       'div',
       'maximum',
@@ -739,15 +793,24 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
   it(`wide rows: ${WIDE_GRAPHS} graphs whose inner axes have 8 to 13 elements, forward and backward, fused == unfused == reference`, () =>
     sequence('wide', WIDE_GRAPHS, (k) => randomCase(SEED + 500_000 + k, false, 1, true)));
 
+  it(`gather programs: ${GATHER_GRAPHS} graphs with indirect loads (negative, duplicate, clamped indices), forward and backward, fused == unfused == reference`, () =>
+    sequence('gather', GATHER_GRAPHS, (k) => randomCase(SEED + 600_000 + k, false, 0, false, 3)));
+
   // Checks only the reference, so it runs once (in the js project).
   it.skipIf(GPUJS)('the reference reverse mode agrees with float64 central differences of the reference', () => {
     let checked = 0;
     let total = 0;
-    for (let k = 0; k < 20; k++) {
-      const b = backwardCase(randomCase(SEED + 300_000 + k, false));
+    for (let k = 0; k < 40; k++) {
+      // The main sequence, then one rich in gathers (the reference's scatter-add).
+      const b = backwardCase(
+        k < 20 ? randomCase(SEED + 300_000 + k, false) : randomCase(SEED + 700_000 + k, false, 0, false, 3),
+      );
       if (!b) continue;
       const [loss, ...grads] = evaluate(b.graph, b.inputs);
-      const body = b.graph.nodes.find((n) => n.op === 'vjp')!.body!;
+      const vjpNode = b.graph.nodes.find((n) => n.op === 'vjp')!;
+      const body = vjpNode.body!;
+      // Gradient p belongs to input wrt[p] (int32 inputs, such as gather indices, have none).
+      const wrt = vjpNode.attrs.wrt as number[];
       const f = (xs: Float64Array[]) => evaluate(body, xs)[0].data[0];
       grads.forEach((gr, p) => {
         for (let i = 0; i < gr.data.length; i++) {
@@ -756,8 +819,8 @@ describe(`fusion equivalence on random graphs (${BACKEND} backend)`, () => {
           const fd = (h: number) => {
             const up = b.inputs.map((x) => Float64Array.from(x));
             const dn = b.inputs.map((x) => Float64Array.from(x));
-            up[p][i] += h;
-            dn[p][i] -= h;
+            up[wrt[p]][i] += h;
+            dn[wrt[p]][i] -= h;
             return (f(up) - f(dn)) / (2 * h);
           };
           const [d1, d2] = [fd(1e-4), fd(5e-5)];

@@ -64,6 +64,50 @@ describe('kernel counts with fusion (js)', () => {
   });
 });
 
+describe('kernel counts of the nn layers (js)', () => {
+  const kernelLines = (f: (...a: T[]) => unknown, args: T[]) =>
+    lg
+      .jit(f as (...a: unknown[]) => unknown)
+      .lower(...args)
+      .ir('fused')
+      .split('\n')
+      .filter((l) => l.startsWith('kernel '));
+  /** The ops of a kernel line: `kernel 1 k1_...: b4 = [div, exp, ...](b3) over [...]`. */
+  const opsOf = (line: string) => line.slice(line.indexOf('[') + 1, line.indexOf(']')).split(', ');
+  const q = lg.rand([2, 4, 16, 8]).realize();
+  const k = lg.rand([2, 4, 16, 8]).realize();
+  const v = lg.rand([2, 4, 16, 8]).realize();
+
+  for (const [name, opts] of [
+    ['plain', {}],
+    ['causal', { causal: true }],
+    ['masked', { mask: lg.rand([16, 16]).gt(0.3).realize() }],
+  ] as const) {
+    it(`attention (${name}): the scores' dot, one row kernel for the whole softmax, the dot with v`, () => {
+      const lines = kernelLines((a, b, c) => lg.nn.attention(a, b, c, opts), [q, k, v]);
+      expect(lines).toHaveLength(3);
+      const [scores, softmax, mix] = lines.map(opsOf);
+      expect(scores).toContain('dot');
+      // max, then the sum of exp(s - max) (row-cached), then the division: all in one kernel, no dot in it.
+      for (const op of ['max', 'exp', 'sum', 'div']) expect(softmax).toContain(op);
+      expect(softmax).not.toContain('dot');
+      expect(mix).toEqual(['dot']);
+    });
+  }
+
+  it('a plain row softmax feeding a matmul is also a row kernel of its own', () => {
+    const a = lg.rand([32, 64]).realize();
+    const b = lg.rand([64, 16]).realize();
+    const lines = kernelLines((s, m) => s.softmax(-1).matmul(m), [a, b]);
+    expect(lines.map(opsOf)).toEqual([expect.arrayContaining(['max', 'exp', 'sum', 'div']), ['dot']]);
+  });
+
+  it('layerNorm is one row kernel', () => {
+    const p = lg.nn.init.layerNorm(32);
+    expect(kernels((a) => lg.nn.layerNorm(p, a), [x])).toBe(1);
+  });
+});
+
 describe('kernel counts without fusion (js)', () => {
   it('the W2 chain runs one kernel per non-view primitive (>= 7)', () =>
     expect(kernels(w2, [x], false)).toBeGreaterThanOrEqual(7));

@@ -87,6 +87,9 @@ const F32_UNARY: Record<string, [(x: number) => number, Partials]> = {
   sigmoid: [(x) => 1 / (1 + Math.exp(-x)), (_x, y) => [y * (1 - y)]],
   log1p: [Math.log1p, ([x]) => [1 / (1 + x)]],
   expm1: [Math.expm1, (_x, y) => [y + 1]],
+  floor: [Math.floor, () => [0]],
+  ceil: [Math.ceil, () => [0]],
+  round: [roundHalfEven, () => [0]],
 };
 
 const F32_BINARY: Record<string, [(a: number, b: number) => number, Partials]> = {
@@ -100,7 +103,22 @@ const F32_BINARY: Record<string, [(a: number, b: number) => number, Partials]> =
 };
 
 /** Ops whose partials are piecewise constant (their jumps are handled as fragile points). */
-const CONSTANT_PARTIALS = new Set(['neg', 'abs', 'sign', 'add', 'sub', 'maximum', 'minimum']);
+const CONSTANT_PARTIALS = new Set(['neg', 'abs', 'sign', 'floor', 'ceil', 'round', 'add', 'sub', 'maximum', 'minimum']);
+
+/** numpy's round, written here from its definition: the nearest integer, ties to the even one. */
+function roundHalfEven(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x);
+  const d = x - f;
+  const r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  // A zero result keeps x's sign (round(-0.4) is -0).
+  return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+}
+
+/** Where floor, ceil and round jump: the nearest integer, or (round) the nearest half-integer. */
+function jumpNear(op: string, x: number): number {
+  return op === 'round' ? Math.floor(x) + 0.5 : Math.round(x);
+}
 
 function apply(op: string, x: readonly number[]): number {
   return x.length === 1 ? F32_UNARY[op][0](x[0]) : F32_BINARY[op][0](x[0], x[1]);
@@ -193,6 +211,8 @@ function elementwise(n: Node, ins: readonly RefValue[], rel: number): RefValue {
     else {
       y = apply(op, x);
       if (op === 'sign') e = nearTie(x[0], 0, m[0], 0, rel) ? Infinity : 0;
+      else if (op === 'floor' || op === 'ceil' || op === 'round')
+        e = nearTie(x[0], jumpNear(op, x[0]), m[0], 0, rel) ? Infinity : 0;
       else if (op === 'maximum' || op === 'minimum') e = Math.abs(y) + Math.max(m[0], m[1]);
       else {
         const d = (x.length === 1 ? F32_UNARY : F32_BINARY)[op][1](x, y);
@@ -267,6 +287,36 @@ function movement(n: Node, ins: readonly RefValue[]): RefValue {
     }
   }
   return { data, err };
+}
+
+/**
+ * Flat index into x of each output element of `gather` (numpy take_along_axis): the index read
+ * from `indices`, negative ones from the end, the rest clamped into the axis (ir/ops.ts).
+ */
+function gatherMap(n: Node, indices: RefValue): Int32Array {
+  const xs = n.inputs[0].shape;
+  const axis = n.attrs.axis as number;
+  const len = xs[axis];
+  const st = strides(xs);
+  const pos = new Int32Array(indices.data.length);
+  forEach(n.types[0].shape, (idx, k) => {
+    const raw = indices.data[k];
+    const i = Math.min(Math.max(raw < 0 ? raw + len : raw, 0), len - 1);
+    pos[k] = flatOf(
+      idx.map((v, d) => (d === axis ? i : v)),
+      st,
+    );
+  });
+  return pos;
+}
+
+/** A fragile index (from a truncating cast near a jump) may read another element: the read is fragile. */
+function gather(n: Node, [x, indices]: readonly RefValue[]): RefValue {
+  const pos = gatherMap(n, indices);
+  return {
+    data: Float64Array.from(pos, (p) => x.data[p]),
+    err: Float64Array.from(pos, (p, k) => (indices.err[k] > 0 ? Infinity : x.err[p])),
+  };
 }
 
 // ---------------------------------------------------------------- reductions, dot, cast
@@ -415,6 +465,7 @@ function evalNode(n: Node, ins: readonly RefValue[], rel: number): RefValue[] {
   if (n.op === 'sum' || n.op === 'max') return [reduce(n, ins)];
   if (n.op === 'dot') return [dot(n, ins)];
   if (n.op === 'cast') return [cast(n, ins, rel)];
+  if (n.op === 'gather') return [gather(n, ins)];
   if (n.op === 'vjp') return vjpNode(n, ins, rel);
   if (n.inputs.length >= 1 && n.inputs.length <= 3 && n.types.length === 1) return [elementwise(n, ins, rel)];
   throw new Error(`reference: unsupported op ${n.op}`);
@@ -480,6 +531,25 @@ function vjpRule(n: Node, x: readonly RefValue[], y: RefValue, g: Ct, rel: numbe
   if (['sign', 'not', 'and', 'or', 'detach', 'iota', 'const', ...Object.keys(COMPARE)].includes(op))
     return n.inputs.map(() => null);
   if (op === 'cast') return [n.inputs[0].dtype === 'f32' && n.types[0].dtype === 'f32' ? g : null];
+  if (op === 'gather') {
+    // Scatter-add: every output element's cotangent goes to the element it read (duplicates sum).
+    const pos = gatherMap(n, x[1]);
+    const dx = cts[0];
+    const axis = n.attrs.axis as number;
+    const len = n.inputs[0].shape[axis];
+    const stride = strides(n.inputs[0].shape)[axis];
+    for (let k = 0; k < pos.length; k++) {
+      const p = pos[k];
+      dx.data[p] += g.data[k];
+      dx.err[p] += g.err[k] + Math.abs(dx.data[p]); // one rounding per addition
+      if (x[1].err[k] > 0) {
+        // A fragile index may send this cotangent anywhere along the axis.
+        const first = p - (Math.floor(p / stride) % len) * stride;
+        for (let i = 0; i < len; i++) dx.err[first + i * stride] = Infinity;
+      }
+    }
+    return [cts[0], null];
+  }
   if (MOVEMENT.has(op)) {
     const [src, pos] = movementMap(n);
     for (let k = 0; k < src.length; k++) if (src[k] >= 0) add(src[k], pos[k], g.data[k], g.err[k]);

@@ -407,6 +407,168 @@ describe('checkpoints', () => {
   });
 });
 
+describe('take / gather / nn.embedding', () => {
+  const x = f32([4, 3]);
+  const ids = lg.tensor([0, 2], { dtype: 'int32' });
+  it('float or bool indices are a DTypeError naming the op', () => {
+    const fl = lg.tensor([0, 1]);
+    const bl = lg.tensor([true, false]);
+    const e = expectLgError(() => lg.take(x, fl, 0), /^take: indices must be an int32 tensor, got float32\[2\]/);
+    expect(e).toBeInstanceOf(lg.DTypeError);
+    expectLgError(() => x.gather(0, bl.reshape([2, 1])), /^gather: indices must be an int32 tensor, got bool/);
+    expectLgError(() => lg.take(x, 1.5 as any, 0), /^take: indices must be an int32 tensor or an integer, got 1.5/);
+  });
+  it('a bad axis is a ShapeError naming the op and the rank', () => {
+    expect(expectLgError(() => lg.take(x, ids, 2), /^take: axis 2 is out of range .* rank 2/)).toBeInstanceOf(
+      lg.ShapeError,
+    );
+    expectLgError(() => lg.take(x, ids, -3), /^take: axis -3 is out of range/);
+    expectLgError(() => lg.take(x, ids, 0.5), /^take: axis 0.5 is not an integer/);
+    expectLgError(() => x.gather(2, ids.reshape([2, 1])), /^gather: axis 2 is out of range/);
+    expectLgError(() => lg.take(lg.tensor(1), ids, 0), /^take: axis 0 is out of range: a 0-d tensor has no axes/);
+  });
+  it('gather indices of another rank, or that do not broadcast, are ShapeErrors', () => {
+    expectLgError(() => x.gather(1, ids), /^gather: indices int32\[2\] must have the rank of x float32\[4,3\]/);
+    const wide = lg.zeros([3, 2], { dtype: 'int32' });
+    expectLgError(() => x.gather(1, wide), /^gather: indices int32\[3,2\] and x float32\[4,3\] do not broadcast/);
+  });
+  it('realised out-of-range indices name the op, the index and the axis length', () => {
+    const bad = lg.tensor([1, 4], { dtype: 'int32' });
+    expectLgError(
+      () => lg.take(x, bad, 0),
+      /^take: index 4 at flat position 1 .* axis 0 of length 4 .*-4 <= index < 4/,
+    );
+    expectLgError(() => lg.take(x, -4, 1), /^take: index -4 is out of range for axis 1 of length 3/);
+    expectLgError(() => x.gather(0, bad.reshape([2, 1])), /^gather: index 4 .* axis 0 of length 4/);
+    expectLgError(() => lg.take(lg.zeros([0, 3]), 0, 0), /^take: index 0 is out of range for axis 0 of length 0/);
+  });
+  it('nn.embedding checks its table and ids', () => {
+    const p = lg.nn.init.embedding(4, 3);
+    expectLgError(() => lg.nn.embedding(p, lg.tensor([0.5])), /^nn\.embedding: token ids must be int32/);
+    expectLgError(() => lg.nn.embedding({ w: f32([4]) }, ids), /^nn\.embedding: the table w must be 2-D/);
+    expectLgError(() => lg.nn.embedding({} as any, ids), /^nn\.embedding: expected parameters \{w\}/);
+    expectLgError(
+      () => lg.nn.embedding(p, lg.tensor([5], { dtype: 'int32' })),
+      /^nn\.embedding: index 5 .* axis 0 of length 4/,
+    );
+    expectLgError(() => lg.nn.init.embedding(0, 3), /^nn\.init\.embedding: vocab must be a positive integer/);
+  });
+});
+
+describe('ops and layers of issue 15: bad arguments name the op and what it expected', () => {
+  const x = f32([2, 3]);
+  it('bad axes', () => {
+    expectLgError(() => x.var(2), /^var: axis 2 is out of range .* rank 2/);
+    expectLgError(() => x.std([0, 0]), /^std: repeated axis/);
+    expectLgError(() => x.cumsum(-3), /^cumsum: axis -3 is out of range/);
+    expectLgError(() => x.cumsum(0.5), /^cumsum: axis 0\.5 is not an integer/);
+    expectLgError(() => x.flip(5), /^flip: axis 5 is out of range/);
+    expectLgError(() => x.flip([1, -1]), /^flip: repeated axis/);
+    expectLgError(() => x.repeat(2, 2), /^repeat: axis 2 is out of range/);
+  });
+  it('bad options and flags', () => {
+    expectLgError(() => x.var(0, false, { ddof: -1 }), /^var: option ddof must be a finite number >= 0, got -1/);
+    expectLgError(() => x.var(0, false, { dof: 1 } as any), /^var: unknown option 'dof'.*did you mean 'ddof'/);
+    expectLgError(() => x.std(0, 1 as any), /^std: keepdims must be true or false, got 1/);
+    expectLgError(() => x.gelu({ approximate: 'tanh' } as any), /^gelu: option approximate must be true or false/);
+    expectLgError(() => x.leakyRelu(NaN), /^leakyRelu: slope must be a finite number, got NaN/);
+  });
+  it('bad reps and counts', () => {
+    expectLgError(() => x.tile([2, -1]), /^tile: reps\[1\] must be a non-negative integer, got -1/);
+    expectLgError(() => x.tile(1.5), /^tile: reps must be a non-negative integer, got 1\.5/);
+    expectLgError(() => x.tile('2' as any), /^tile: reps must be a non-negative integer or an array/);
+    expectLgError(() => x.tile([2 ** 16, 2 ** 16]), /^tile: shape \[131072,196608\] has .* elements/);
+    expectLgError(() => x.repeat(-2, 0), /^repeat: the count n must be a non-negative integer, got -2/);
+  });
+  it('wrong dtypes and operands', () => {
+    const b = lg.zeros([2], { dtype: 'bool' });
+    expectLgError(() => b.clip(0, 1), /^clip: expected a float32 or int32 tensor, got bool\[2\]/);
+    expectLgError(() => x.clamp(), /^clamp: expected at least one of min and max/);
+    expectLgError(() => x.clip('0' as any, 1), /^clip: min must be a number, a tensor, null or undefined/);
+    expectLgError(() => x.clip(f32([4]), 1), /^clip: .*cannot broadcast shapes \[2,3\] and \[4\]/);
+    expectLgError(() => x.logicalAnd('yes' as any), /^logicalAnd: expected a Tensor, number or boolean operand/);
+    expectLgError(() => x.logicalOr(f32([4])), /^logicalOr: .*cannot broadcast shapes \[2,3\] and \[4\]/);
+    expectLgError(() => lg.zerosLike([1, 2] as any), /^zerosLike: expected a tensor/);
+    expectLgError(() => lg.onesLike(x, { dtype: 'float64' } as any), /^onesLike: option dtype must be 'float32'/);
+  });
+  it('linspace and randint', () => {
+    expectLgError(() => lg.linspace(0, 1, -1), /^linspace: n must be a non-negative integer, got -1/);
+    expectLgError(() => lg.linspace(0, Infinity, 3), /^linspace: stop must be a finite number/);
+    expectLgError(() => lg.randint(5, 5, [2]), /^randint: high must be greater than low, got low 5 and high 5/);
+    expectLgError(() => lg.randint(0.5, 5, [2]), /^randint: low must be an integer in the int32 range/);
+    expectLgError(() => lg.randint(0, 2 ** 31, [2]), /^randint: high must be an integer in the int32 range/);
+    expectLgError(() => lg.randint(0, 2 ** 25, [2]), /^randint: high - low = 33554432 is larger than 2\^24/);
+    expectLgError(() => lg.randint(0, 5, [-1]), /^randint: shape must be an array of non-negative integers/);
+  });
+  it('nn.dropout rates and inputs', () => {
+    expectLgError(() => lg.nn.dropout(x, 1), /^nn\.dropout: rate must be a number in \[0, 1\).*got 1/);
+    expectLgError(() => lg.nn.dropout(x, -0.1), /^nn\.dropout: rate must be a number in \[0, 1\)/);
+    expectLgError(() => lg.nn.dropout(x, NaN), /^nn\.dropout: rate must be/);
+    expectLgError(() => lg.nn.dropout(x, 0.5, { training: true } as any), /^nn\.dropout: unknown option 'training'/);
+    expectLgError(
+      () => lg.nn.dropout(lg.zeros([2], { dtype: 'int32' }), 0.5),
+      /^nn\.dropout: the input x must be a float32 tensor, got int32\[2\]/,
+    );
+  });
+  it('nn.layerNorm and nn.batchNorm parameters, statistics and inputs', () => {
+    const ln = lg.nn.init.layerNorm(3);
+    expectLgError(
+      () => lg.nn.layerNorm(ln, f32([2, 4])),
+      /^nn\.layerNorm: parameters g has shape \[3\], expected \[4\]/,
+    );
+    expectLgError(() => lg.nn.layerNorm({ g: ln.g } as any, x), /^nn\.layerNorm: expected parameters \{g, b\}/);
+    expectLgError(() => lg.nn.layerNorm(ln, x, { eps: -1 }), /^nn\.layerNorm: option eps must be a finite number >= 0/);
+    expectLgError(() => lg.nn.init.layerNorm(0), /^nn\.init\.layerNorm: dim must be a positive integer, got 0/);
+    const [p, s] = lg.nn.init.batchNorm(3);
+    expectLgError(() => lg.nn.batchNorm(p, s, f32([4, 3]), {} as any), /^nn\.batchNorm: option train is required/);
+    expectLgError(
+      () => lg.nn.batchNorm(p, s, f32([4, 2]), { train: true }),
+      /^nn\.batchNorm: parameters g has shape \[3\], expected \[2\]/,
+    );
+    expectLgError(
+      () => lg.nn.batchNorm(p, { mean: s.mean } as any, f32([4, 3]), { train: true }),
+      /^nn\.batchNorm: expected statistics \{mean, var\}/,
+    );
+    expectLgError(() => lg.nn.batchNorm(p, s, f32([3]), { train: true }), /^nn\.batchNorm: expected an input \[N, C\]/);
+    expectLgError(
+      () => lg.nn.batchNorm(p, s, f32([1, 3]), { train: true }),
+      /^nn\.batchNorm: training needs more than one value per channel/,
+    );
+    expectLgError(
+      () => lg.nn.batchNorm(p, s, f32([4, 3]), { train: true, momentum: 2 }),
+      /^nn\.batchNorm: option momentum must be a number in \[0, 1\]/,
+    );
+  });
+  it('nn.attention operands, mask and options', () => {
+    const q = f32([2, 4, 8]);
+    const k = f32([2, 5, 8]);
+    const v = f32([2, 5, 3]);
+    expectLgError(
+      () => lg.nn.attention(q, f32([2, 5, 7]), v),
+      /^nn\.attention: q and k must have the same last axis d.*\[2,4,8\].*\[2,5,7\]/,
+    );
+    expectLgError(
+      () => lg.nn.attention(q, k, f32([2, 6, 3])),
+      /^nn\.attention: k and v must have the same number of keys/,
+    );
+    expectLgError(() => lg.nn.attention(f32([8]), k, v), /^nn\.attention: q, k and v must be \[\.\.\., T, d\]/);
+    expectLgError(() => lg.nn.attention(f32([3, 4, 8]), k, v), /^nn\.attention: the batch axes .* do not broadcast/);
+    expectLgError(() => lg.nn.attention(q, k, v, { mask: f32([4, 5]) }), /^nn\.attention: mask must be a bool tensor/);
+    expectLgError(
+      () => lg.nn.attention(q, k, v, { mask: lg.zeros([4, 4], { dtype: 'bool' }) }),
+      /^nn\.attention: mask \[4,4\] does not broadcast to the scores \[2,4,5\]/,
+    );
+    expectLgError(
+      () => lg.nn.attention(q, k, v, { causal: 1 } as any),
+      /^nn\.attention: option causal must be true or false/,
+    );
+    expectLgError(
+      () => lg.nn.attention(q, k, lg.zeros([2, 5, 3], { dtype: 'int32' })),
+      /^nn\.attention: v must be a float32 tensor/,
+    );
+  });
+});
+
 describe('errors leave the library usable', () => {
   it('a failed op does not poison later work', () => {
     const x = f32([2, 3]);

@@ -644,6 +644,9 @@ class Gen extends Draws {
       'sigmoid',
       'log1p',
       'expm1',
+      'floor',
+      'ceil',
+      'round',
     ]);
     let v = x.v;
     if (op === 'exp' || op === 'expm1') {
@@ -660,6 +663,9 @@ class Gen extends Draws {
       log: Math.log(b + 0.5) + 1,
       sqrt: Math.sqrt(b + 0.5),
       log1p: Math.log1p(b),
+      floor: b + 1,
+      ceil: b + 1,
+      round: b + 1,
     };
     this.push(emit(op, [v]), bounds[op] ?? 1);
   }
@@ -816,6 +822,35 @@ class Gen extends Draws {
     this.push(emit('cast', [i], { dtype: 'f32' }), 2 ** 31);
   }
 
+  /**
+   * gather (take / take_along_axis): per-position indices broadcast over the other axes (an
+   * embedding lookup), indices of the full shape (a gather varying along the vector axis), or
+   * indices computed from x (inlined into the load). int32 parameters reach past the axis, so
+   * negative wrapping and clamping are compared too.
+   */
+  gather(): void {
+    const x = this.f32();
+    const s = x.v.shape;
+    if (!s.length) return;
+    const axis = this.int(0, s.length - 1);
+    const r = this.r();
+    let idx: Value;
+    if (r < 0.4) {
+      const m = this.pick(INNER);
+      const p = this.param(
+        s.map((_, i) => (i === axis ? m : 1)),
+        'i32',
+      );
+      idx = emit('expand', [p.v], { shape: s.map((d, i) => (i === axis ? m : d)) });
+    } else if (r < 0.75)
+      idx = this.param(
+        s.map((d, i) => (i === axis ? this.int(1, 9) : d)),
+        'i32',
+      ).v;
+    else idx = emit('cast', [emit('mul', [x.v, constant(2.5, 'f32')])], { dtype: 'i32' });
+    this.push(emit('gather', [x.v, idx], { axis }), x.bound);
+  }
+
   bools(): void {
     const s = this.shape();
     const p = this.param(s, 'bool').v;
@@ -838,6 +873,7 @@ class Gen extends Draws {
       [() => this.dot(), 0.8],
       [() => this.integer(), 0.8],
       [() => this.bools(), 0.4],
+      [() => this.gather(), 0.8],
     ];
     const total = families.reduce((a, f) => a + f[1], 0);
     for (let steps = this.int(2, 8); steps > 0; steps--) {
@@ -914,6 +950,10 @@ describe('wasm == js on random graphs (inner axes of 1, 3, 4, 5, 7, 8, 16, 33)',
       'cast',
       'exp',
       'pow',
+      'gather',
+      'floor',
+      'ceil',
+      'round',
     ])
       expect(ops).toContain(op);
     expect(skipped).toBeLessThan(elements * 0.01);
