@@ -10,20 +10,9 @@
 // through shared memory: the memory itself and compiled modules (once each).
 /* global self, WebAssembly */
 
-// Control block layout (Int32 words); pool.ts holds the same table.
-const GEN = 0;
-const PENDING = 1;
-const CMD = 2;
-const KERNEL = 3;
-const NPARAMS = 4;
-const ERRORS = 5;
-const SYNC_SEQ = 6;
-const ERROR_LEN = 7;
-const READY = 8;
-const RANGES = 16;
-const CMD_RUN = 1;
-const CMD_SYNC = 2;
-const ERROR_TEXT_WORDS = 512;
+// Control block layout (Int32 words) and commands: pool.ts's LAYOUT, from the init message.
+let GEN, PENDING, CMD, KERNEL, NPARAMS, ERRORS, SYNC_SEQ, ERROR_LEN, READY, RANGES;
+let CMD_RUN, CMD_SYNC, ERROR_TEXT_WORDS;
 
 let ctl; // Int32Array over the control block
 let params; // Float64Array over the control block's argument area
@@ -100,6 +89,8 @@ function serve() {
 function onMessage(msg) {
   try {
     if (msg.type === 'init') {
+      ({ GEN, PENDING, CMD, KERNEL, NPARAMS, ERRORS, SYNC_SEQ, ERROR_LEN, READY, RANGES } = msg.layout);
+      ({ CMD_RUN, CMD_SYNC, ERROR_TEXT_WORDS } = msg.layout);
       ctl = new Int32Array(msg.control);
       params = new Float64Array(msg.control, msg.paramsOffset, msg.maxParams);
       errorText = new Int32Array(msg.control, msg.errorOffset, ERROR_TEXT_WORDS);

@@ -16,21 +16,28 @@ import type { WasmMemory } from './heap';
 import { MAX_THREADS, nodeBuiltin } from './threads';
 import type { WasmModule } from './webassembly';
 
-// Control block layout (Int32 words); pool-worker.js holds the same table.
-const GEN = 0;
-const PENDING = 1;
-const CMD = 2;
-const KERNEL = 3;
-const NPARAMS = 4;
-const ERRORS = 5;
-const SYNC_SEQ = 6;
-const ERROR_LEN = 7;
-const READY = 8;
-/** Per worker: lo, hi, scratch. */
-const RANGES = 16;
-const CMD_RUN = 1;
-const CMD_SYNC = 2;
-const ERROR_TEXT_WORDS = 512;
+/**
+ * The control block's layout (Int32 words) and commands. The worker gets
+ * this table in its init message, so it lives here only.
+ */
+const LAYOUT = {
+  GEN: 0,
+  PENDING: 1,
+  CMD: 2,
+  KERNEL: 3,
+  NPARAMS: 4,
+  ERRORS: 5,
+  SYNC_SEQ: 6,
+  ERROR_LEN: 7,
+  READY: 8,
+  /** Per worker: lo, hi, scratch. */
+  RANGES: 16,
+  CMD_RUN: 1,
+  CMD_SYNC: 2,
+  ERROR_TEXT_WORDS: 512,
+} as const;
+const { GEN, PENDING, CMD, KERNEL, NPARAMS, ERRORS, SYNC_SEQ, ERROR_LEN, READY, RANGES } = LAYOUT;
+const { CMD_RUN, CMD_SYNC, ERROR_TEXT_WORDS } = LAYOUT;
 /** The most workers a pool holds (the control block's range table). */
 export const MAX_WORKERS = MAX_THREADS - 1;
 /** Kernels with more parameters than this run on the calling thread. */
@@ -100,6 +107,7 @@ export class ThreadPool {
   private spawn(index: number): PoolWorker {
     const init = {
       type: 'init',
+      layout: LAYOUT,
       control: this.control,
       paramsOffset: PARAMS_OFFSET,
       maxParams: MAX_PARAMS,
